@@ -1,0 +1,163 @@
+/**
+ * The lexical rules of Nix (nix `src/libexpr/lexer.l`), applied exactly: identifiers, keywords,
+ * attribute-name quoting, string escaping in both forms, number and path literals.
+ * See shared/reference/nix-language-and-dsl-anchors.md §a.
+ */
+import { NixDslError } from "./errors.ts";
+
+const IDENT = /^[a-zA-Z_][a-zA-Z0-9_'-]*$/;
+
+/** Reserved words. `or` is accepted as an attribute name by Nix, but we quote it anyway. */
+export const KEYWORDS: ReadonlySet<string> = new Set([
+  "if",
+  "then",
+  "else",
+  "assert",
+  "with",
+  "let",
+  "in",
+  "rec",
+  "inherit",
+  "or",
+]);
+
+/** True for a name usable as a variable or function formal. */
+export function isIdentifier(name: string): boolean {
+  return IDENT.test(name) && !KEYWORDS.has(name);
+}
+
+/** Throws unless `name` is a valid identifier. */
+export function checkIdentifier(name: string, what: string): string {
+  if (!isIdentifier(name)) {
+    throw new NixDslError(`${what} ${JSON.stringify(name)} is not a Nix identifier`);
+  }
+  return name;
+}
+
+/** Throws on a NUL byte, which no Nix string can hold. */
+export function checkText(text: string): void {
+  if (text.includes("\0")) throw new NixDslError("Nix strings cannot contain NUL bytes");
+}
+
+/**
+ * Escape literal text for a `"…"` string. `nextIsInterpolation` tells whether a real `${`
+ * follows, so a trailing `$` must be escaped (`\$${x}`), as must any `$` before `{`.
+ */
+export function escapeDoubleQuoted(text: string, nextIsInterpolation: boolean): string {
+  checkText(text);
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    const next = i + 1 < text.length ? text[i + 1] : nextIsInterpolation ? "{" : "";
+    switch (c) {
+      case "\\":
+        out += "\\\\";
+        break;
+      case '"':
+        out += '\\"';
+        break;
+      case "\n":
+        out += "\\n";
+        break;
+      case "\r":
+        out += "\\r";
+        break;
+      case "\t":
+        out += "\\t";
+        break;
+      case "$":
+        out += next === "{" ? "\\$" : "$";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+/**
+ * Escape one line of literal text for a `''…''` string (the line holds no newline).
+ * `after` is what follows the text in the source: a real interpolation, the closing `''`,
+ * or a line end. Escapes: `''` → `'''`; `$` before `{` → `''$`; a lone `'` whose next
+ * output character is `'` → `''\'` (the `'${` trap of rnix-parser#175).
+ */
+export function escapeIndentedLine(
+  text: string,
+  after: "interpolation" | "close" | "newline",
+): string {
+  checkText(text);
+  const tokens: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    const next = i + 1 < text.length ? text[i + 1] : after === "interpolation" ? "{" : "";
+    if (c === "'" && text[i + 1] === "'") {
+      tokens.push("'''");
+      i++;
+    } else if (c === "$" && next === "{") {
+      tokens.push("''$");
+    } else if (c === "\r") {
+      tokens.push("''\\r");
+    } else {
+      tokens.push(c);
+    }
+  }
+  for (let i = 0; i < tokens.length; i++) {
+    if (tokens[i] !== "'") continue;
+    const following = i + 1 < tokens.length ? tokens[i + 1]![0] : after === "close" ? "'" : "";
+    if (following === "'") tokens[i] = "''\\'";
+  }
+  return tokens.join("");
+}
+
+/** An attribute name as source: bare when it is an identifier, else a `"…"` string. */
+export function formatAttrName(name: string): string {
+  return isIdentifier(name) ? name : `"${escapeDoubleQuoted(name, false)}"`;
+}
+
+const INT64_MAX = (1n << 63n) - 1n;
+const INT64_MIN = -(1n << 63n);
+
+/** Throws unless the integer fits Nix's 64-bit signed integers. */
+export function checkInt(value: bigint): bigint {
+  if (value > INT64_MAX || value < INT64_MIN) {
+    throw new NixDslError(`integer ${value} does not fit in 64 bits, the range of Nix integers`);
+  }
+  return value;
+}
+
+/** The int64 minimum has no literal (there are no negative literals in Nix). */
+export const INT64_MIN_VALUE = INT64_MIN;
+
+/**
+ * A non-negative finite float as a Nix float literal: always with a `.` (`1.0`, `1.0e+21`,
+ * `5.0e-7`), because `1e21` lexes as the integer 1 applied to a variable `e21`.
+ * JavaScript's shortest round-trip digits are kept, so the value reads back exactly.
+ */
+export function formatFloat(value: number): string {
+  if (!Number.isFinite(value)) {
+    throw new NixDslError(`${value} has no Nix literal (only finite floats do)`);
+  }
+  if (value < 0 || Object.is(value, -0)) {
+    throw new NixDslError("formatFloat takes a non-negative float; negation is an operator");
+  }
+  const s = String(value);
+  const [mantissa, exponent] = s.split("e") as [string, string | undefined];
+  const m = mantissa.includes(".") ? mantissa : `${mantissa}.0`;
+  return exponent === undefined ? m : `${m}e${exponent}`;
+}
+
+const PATH_CHAR = "[a-zA-Z0-9._+-]";
+const PATH = new RegExp(`^${PATH_CHAR}*(/${PATH_CHAR}+)+$`);
+
+/**
+ * The path as a literal if the Nix lexer reads it back as exactly this path, else undefined.
+ * Relative paths must start with `./` or `../` (so `a/b` is written `./a/b` by the caller).
+ */
+export function pathLiteral(value: string): string | undefined {
+  checkText(value);
+  if (value === "/") return "/.";
+  if (!(value.startsWith("/") || value.startsWith("./") || value.startsWith("../"))) {
+    return undefined;
+  }
+  return PATH.test(value) ? value : undefined;
+}

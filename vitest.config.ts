@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Integration tests start real QEMU and Nix; two cores, so keep parallelism modest.
+    maxWorkers: 2,
+  },
+});
