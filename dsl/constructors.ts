@@ -29,6 +29,13 @@ export interface NixRef {
   (...args: NixValue[]): NixExpr;
   /** Select an attribute: `pkgs.qemu_kvm`. */
   readonly [name: string]: NixRef;
+  // Names that a function type would otherwise claim (`builtins.length`, `lib.toString` …).
+  readonly length: NixRef;
+  readonly name: NixRef;
+  readonly call: NixRef;
+  readonly apply: NixRef;
+  readonly bind: NixRef;
+  readonly toString: NixRef;
   /** The expression this reference stands for. */
   readonly [NODE]: NixExpr;
 }

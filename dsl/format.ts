@@ -113,8 +113,8 @@ function renderItems<T>(sep: Doc, items: readonly Item<T>[], pretty: (x: T) => D
   );
 }
 
-function renderList(sep: Doc, items: readonly Item<Term>[]): Doc {
-  return cat(text("["), surround(sep, nest(renderItems(hardline, items, prettyTermP))), text("]"));
+function renderList(itemSep: Doc, items: readonly Item<Term>[]): Doc {
+  return cat(text("["), surround(line, nest(renderItems(itemSep, items, prettyTermP))), text("]"));
 }
 
 function prettySet(wide: boolean, t: Extract<Term, { t: "set" }>): Doc {
@@ -150,7 +150,7 @@ function prettyTerm(t: Term): Doc {
       return prettyIndentedString(t.lines);
     case "list":
       if (t.items.length === 0) return cat(text("["), hardspace, text("]"));
-      return renderList(line, t.items);
+      return renderList(hardline, t.items);
     case "set":
       return prettySet(false, t);
     case "select": {

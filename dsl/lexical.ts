@@ -40,46 +40,63 @@ export function checkText(text: string): void {
 }
 
 /**
+ * In both string forms the lexer reads `$$` as two literal dollars, so in a run of `$` before a
+ * `{` only an odd run makes the last `$` start an interpolation. Escaping that last `$` (and only
+ * it) keeps `$${` as written, like nixfmt does (its test `dollars-before-interpolation.nix`).
+ * `escape` is the escaped form of that `$`; the result is a list of source tokens.
+ */
+function escapeDollarRuns(tokens: string[], dollarEscape: string): void {
+  let run = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t === "$") {
+      run++;
+      continue;
+    }
+    if (t === "{" && run % 2 === 1) tokens[i - 1] = dollarEscape;
+    run = 0;
+  }
+}
+
+/**
  * Escape literal text for a `"…"` string. `nextIsInterpolation` tells whether a real `${`
- * follows, so a trailing `$` must be escaped (`\$${x}`), as must any `$` before `{`.
+ * follows (so a trailing odd run of `$` needs its last one escaped: `\$${x}`).
  */
 export function escapeDoubleQuoted(text: string, nextIsInterpolation: boolean): string {
   checkText(text);
-  let out = "";
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    const next = i + 1 < text.length ? text[i + 1] : nextIsInterpolation ? "{" : "";
+  const tokens: string[] = [];
+  for (const c of text) {
     switch (c) {
       case "\\":
-        out += "\\\\";
+        tokens.push("\\\\");
         break;
       case '"':
-        out += '\\"';
+        tokens.push('\\"');
         break;
       case "\n":
-        out += "\\n";
+        tokens.push("\\n");
         break;
       case "\r":
-        out += "\\r";
+        tokens.push("\\r");
         break;
       case "\t":
-        out += "\\t";
-        break;
-      case "$":
-        out += next === "{" ? "\\$" : "$";
+        tokens.push("\\t");
         break;
       default:
-        out += c;
+        tokens.push(c);
     }
   }
-  return out;
+  if (nextIsInterpolation) tokens.push("{");
+  escapeDollarRuns(tokens, "\\$");
+  if (nextIsInterpolation) tokens.pop();
+  return tokens.join("");
 }
 
 /**
  * Escape one line of literal text for a `''…''` string (the line holds no newline).
  * `after` is what follows the text in the source: a real interpolation, the closing `''`,
- * or a line end. Escapes: `''` → `'''`; `$` before `{` → `''$`; a lone `'` whose next
- * output character is `'` → `''\'` (the `'${` trap of rnix-parser#175).
+ * or a line end. Escapes: `''` → `'''`; an odd run of `$` before `{` → its last `$` as `''$`;
+ * a lone `'` whose next output character is `'` → `''\'` (the `'${` trap of rnix-parser#175).
  */
 export function escapeIndentedLine(
   text: string,
@@ -89,18 +106,19 @@ export function escapeIndentedLine(
   const tokens: string[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
-    const next = i + 1 < text.length ? text[i + 1] : after === "interpolation" ? "{" : "";
     if (c === "'" && text[i + 1] === "'") {
       tokens.push("'''");
       i++;
-    } else if (c === "$" && next === "{") {
-      tokens.push("''$");
     } else if (c === "\r") {
       tokens.push("''\\r");
     } else {
       tokens.push(c);
     }
   }
+  const interpolation = after === "interpolation";
+  if (interpolation) tokens.push("{");
+  escapeDollarRuns(tokens, "''$");
+  if (interpolation) tokens.pop();
   for (let i = 0; i < tokens.length; i++) {
     if (tokens[i] !== "'") continue;
     const following = i + 1 < tokens.length ? tokens[i + 1]![0] : after === "close" ? "'" : "";

@@ -228,7 +228,7 @@ function lowerL(e: NixExpr): Lowered {
       };
     case "unary": {
       const operand = lowerL(e.operand);
-      if (e.op === "-") return { expr: { t: "neg", expr: wrap(operand, APPLY) }, level: NEGATE };
+      if (e.op === "-") return { expr: { t: "neg", expr: wrap(operand, SELECT) }, level: NEGATE };
       // `!` binds looser than arithmetic; parenthesise anything but terms, calls and `!` for clarity.
       const inner =
         operand.level <= NEGATE || operand.level === NOT
