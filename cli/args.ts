@@ -1,0 +1,73 @@
+/** Command-line options of build.ts. */
+
+export interface BuildOptions {
+  readonly hosts: string;
+  readonly out: string;
+  readonly check: boolean;
+  readonly diff: boolean;
+  readonly typecheck: boolean;
+  readonly help: boolean;
+}
+
+export const USAGE = `Usage: npx tsx build.ts [--hosts FILE] [--out DIR] [--check] [--diff] [--no-typecheck]
+
+Type-checks and validates the hosts file, then writes flake.nix and modules/ for it.
+
+  --hosts FILE     the description to build (default: hosts.ts)
+  --out DIR        where the flake goes (default: the directory of build.ts)
+  --check          write nothing; exit 1 and name every file that differs (for CI)
+  --diff           write nothing; print a unified diff of what would change
+  --no-typecheck   skip the TypeScript type check (validation still runs)
+  -h, --help       show this help
+
+Exit codes:
+  0  the flake is written (or, with --check/--diff, already up to date)
+  1  the hosts file has type errors or invalid values, or --check/--diff found differences
+  2  wrong usage, or the hosts file could not be loaded
+`;
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export function parseArgs(argv: readonly string[], defaultOut: string): BuildOptions {
+  let hosts = "hosts.ts";
+  let out = defaultOut;
+  let check = false;
+  let diff = false;
+  let typecheck = true;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case "--hosts":
+        hosts = value();
+        break;
+      case "--out":
+        out = value();
+        break;
+      case "--check":
+        check = true;
+        break;
+      case "--diff":
+        diff = true;
+        break;
+      case "--no-typecheck":
+        typecheck = false;
+        break;
+      case "-h":
+      case "--help":
+        help = true;
+        break;
+      default:
+        throw new UsageError(`unknown option ${a}`);
+    }
+  }
+  if (check && diff) throw new UsageError("use --check or --diff, not both");
+  return { hosts, out, check, diff, typecheck, help };
+}

@@ -1,0 +1,184 @@
+/**
+ * `modules/<host>.nix`: the NixOS module a host imports. Per guest: a system user, a tap owned
+ * by it on the LAN bridge, and `qemu-guest-<name>.service` running QEMU (see
+ * shared/reference/qemu-on-nixos.md §2–5 for the reasons behind each setting).
+ */
+import * as n from "../../dsl/index.ts";
+import type { NixBinding, NixFile, NixValue } from "../../dsl/index.ts";
+import type { ResolvedGuest, ResolvedHost } from "../model.ts";
+import { netDeviceUnit } from "../names.ts";
+import { prepareDiskScript, prepareDiskScriptInputs } from "../runtime/prepare-disk-script.ts";
+import { qemuArgs } from "../runtime/qemu-args.ts";
+import { stopScript, stopScriptInputs } from "../runtime/stop-script.ts";
+import { generatedHeader } from "./header.ts";
+import { shellLines } from "./shell.ts";
+
+const { lib, pkgs } = n;
+
+/** Extra seconds systemd waits beyond the stop script's own deadline before it kills QEMU. */
+const STOP_MARGIN = 30;
+
+export function hostModuleFile(host: ResolvedHost, source: string): NixFile {
+  const scripts = [
+    n.bind("stopGuest", app("vmflake-stop-guest", stopScriptInputs, stopScript), {
+      comment: [
+        "Stops a guest synchronously: ACPI power button over QMP (pressed again each second),",
+        "wait for QEMU to exit, then QMP quit, which closes the image cleanly.",
+      ],
+    }),
+    n.bind("prepareDisk", app("vmflake-prepare-disk", prepareDiskScriptInputs, prepareDiskScript), {
+      comment: "Grows a guest's image to its declared size before QEMU starts; never shrinks.",
+    }),
+  ];
+  const body: NixBinding[] = [
+    n.bind(["boot", "kernelModules"], ["tun", "vhost_net"], {
+      comment: "Taps and vhost-net, loaded at boot: the sandboxed guests cannot load modules.",
+    }),
+    ...bridge(host),
+    ...host.guests.flatMap((g) => guest(host, g)),
+  ];
+  return {
+    comment: generatedHeader(source, `host ${host.name}`),
+    body: n.module(["lib", "pkgs"], n.let_(scripts, n.attrs(body))),
+  };
+}
+
+function app(name: string, inputs: readonly string[], text: string): n.NixExpr {
+  return pkgs.writeShellApplication({
+    name,
+    runtimeInputs: inputs.map((i) => n.select(pkgs, i)),
+    text,
+  });
+}
+
+function bridge(host: ResolvedHost): NixBinding[] {
+  const { nic, bridge: br, address, bridgeMac } = host.lan;
+  const out: NixBinding[] = [
+    n.bind(["networking", "bridges", br, "interfaces"], [nic, ...host.guests.map((g) => g.tap)], {
+      comment: [
+        "The NIC and every guest's tap are ports of the bridge, and the host's address moves to",
+        "the bridge. Applying this over ssh through that NIC cuts the connection: use a console,",
+        "or `nixos-rebuild test` with a way back.",
+      ],
+    }),
+    n.bind(["networking", "interfaces", nic, "useDHCP"], false),
+  ];
+  if (address === "dhcp") {
+    out.push(n.bind(["networking", "interfaces", br, "useDHCP"], true));
+  } else {
+    out.push(
+      n.bind(
+        ["networking", "interfaces", br, "ipv4", "addresses"],
+        address.addresses.map((a) => ({ address: a.address, prefixLength: a.prefixLength })),
+      ),
+      n.bind(["networking", "defaultGateway"], { address: address.gateway, interface: br }),
+    );
+    if (address.dns.length > 0) out.push(n.bind(["networking", "nameservers"], [...address.dns]));
+  }
+  if (bridgeMac !== undefined) {
+    out.push(
+      n.bind(["networking", "interfaces", br, "macAddress"], bridgeMac, {
+        comment: "Fixed, so the host's DHCP reservation survives the move to the bridge.",
+      }),
+    );
+  }
+  if (host.lan.bypassHostFirewall) {
+    out.push(
+      n.bind(
+        ["boot", "kernel", "sysctl"],
+        {
+          "net.bridge.bridge-nf-call-iptables": 0,
+          "net.bridge.bridge-nf-call-ip6tables": 0,
+          "net.bridge.bridge-nf-call-arptables": 0,
+        },
+        {
+          comment: [
+            "Keep bridged guest traffic out of iptables: with br_netfilter loaded (Docker loads it)",
+            "and a FORWARD DROP policy, it is silently dropped. systemd applies these when the",
+            "module loads; Docker sets them back to 1, see the README.",
+          ],
+        },
+      ),
+    );
+  }
+  return out;
+}
+
+function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
+  const tapUnit = `${g.tap}-netdev.service`;
+  const tapDevice = netDeviceUnit(g.tap);
+  const args = qemuArgs({
+    name: g.name,
+    cpus: g.cpus,
+    memoryMiB: g.memoryMiB,
+    imagePath: g.imagePath,
+    diskSerial: g.diskSerial,
+    qmpSocket: g.qmpSocket,
+    serialLog: g.serialLog,
+    ...(g.vnc ? { vnc: g.vnc } : {}),
+    net: { tap: g.tap, mac: g.mac },
+  });
+  const script = n.nix`exec ${lib.getExe(pkgs.qemu_kvm)} \\\n  ${shellLines(args).join(" \\\n  ")}\n`;
+  const service: { [key: string]: NixValue } = {
+    description: `QEMU guest ${g.name}`,
+    ...(g.autostart ? { wantedBy: ["multi-user.target"] } : {}),
+    // The tap's device unit exists with both network backends; its -netdev.service only with the
+    // scripted one, where it is the unit that deletes the tap, so the guest is part of it.
+    bindsTo: [tapDevice],
+    after: ["network.target", tapDevice, tapUnit, `${host.lan.bridge}-netdev.service`],
+    partOf: [tapUnit],
+    restartIfChanged: false,
+    startLimitIntervalSec: 300,
+    startLimitBurst: 3,
+    serviceConfig: {
+      Type: "exec",
+      User: g.user,
+      Group: g.user,
+      StateDirectory: g.stateDirectory,
+      StateDirectoryMode: "0750",
+      RuntimeDirectory: g.runtimeDirectory,
+      RuntimeDirectoryMode: "0750",
+      ExecStartPre: n.nix`${lib.getExe(n.v("prepareDisk"))} ${g.imagePath} ${g.diskBytes.toString()}`,
+      ExecStop: n.nix`${lib.getExe(n.v("stopGuest"))} ${g.qmpSocket} ${String(g.shutdownTimeout)}`,
+      TimeoutStopSec: g.shutdownTimeout + STOP_MARGIN,
+      Restart: "on-failure",
+      RestartSec: 10,
+      DevicePolicy: "closed",
+      DeviceAllow: ["/dev/kvm rw", "/dev/net/tun rw", "/dev/vhost-net rw"],
+      NoNewPrivileges: true,
+      ProtectSystem: "strict",
+      ProtectHome: true,
+      PrivateTmp: true,
+      ProtectKernelTunables: true,
+      ProtectKernelModules: true,
+      ProtectKernelLogs: true,
+      ProtectControlGroups: true,
+      ProtectClock: true,
+      ProtectHostname: true,
+      RestrictSUIDSGID: true,
+      RestrictRealtime: true,
+      RestrictNamespaces: true,
+      LockPersonality: true,
+      RestrictAddressFamilies: ["AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK"],
+      CapabilityBoundingSet: "",
+      UMask: "0027",
+    },
+    script,
+  };
+  return [
+    n.bind(
+      ["users", "users", g.user],
+      { isSystemUser: true, group: g.user, extraGroups: ["kvm"] },
+      {
+        comment: `Guest ${g.name}: QEMU runs as this user, which owns the tap, the image and the QMP socket.`,
+      },
+    ),
+    n.bind(["users", "groups", g.user], {}),
+    n.bind(["networking", "interfaces", g.tap], {
+      virtual: true,
+      virtualType: "tap",
+      virtualOwner: g.user,
+    }),
+    n.bind(["systemd", "services", g.unit], service),
+  ];
+}

@@ -1,0 +1,15 @@
+/**
+ * vmflake: describe NixOS hosts and their QEMU/KVM guests in TypeScript; get a plain Nix flake.
+ *
+ * ```ts
+ * import { defineHosts } from "vmflake";
+ * export default defineHosts({ hosts: { … } });
+ * ```
+ */
+export type { GuestSpec, HostSpec, HostsSpec, LanSpec, Size, StaticIPv4 } from "./spec.ts";
+export { defineHosts } from "./spec.ts";
+export type { ResolvedGuest, ResolvedHost, ResolvedSpec } from "./model.ts";
+export { resolveSpec } from "./resolve.ts";
+export { type Problem, SpecError } from "./problems.ts";
+export { emitFlake, type OutputFile } from "./emit/index.ts";
+export * as nix from "../dsl/index.ts";

@@ -1,0 +1,73 @@
+/**
+ * The validated, resolved description: every default filled in and every derived value
+ * (tap names, MACs, paths, byte counts) computed, so emitters only copy literals.
+ */
+import type { NixValue } from "../dsl/index.ts";
+
+export interface ResolvedIPv4 {
+  readonly addresses: readonly { readonly address: string; readonly prefixLength: number }[];
+  readonly gateway: string;
+  readonly dns: readonly string[];
+}
+
+export interface ResolvedGuest {
+  readonly name: string;
+  readonly host: string;
+  readonly memoryBytes: bigint;
+  readonly memoryMiB: number;
+  readonly diskBytes: bigint;
+  readonly cpus: number;
+  /** VNC display, when enabled. */
+  readonly vnc?: { readonly address: string; readonly display: number };
+  readonly tap: string;
+  readonly mac: string;
+  readonly autostart: boolean;
+  /** The host's keys then the guest's own, without duplicates. */
+  readonly sshKeys: readonly string[];
+  readonly shutdownTimeout: number;
+  readonly ipv4?: ResolvedIPv4;
+  readonly config?: { readonly [option: string]: NixValue };
+  /** System user and group QEMU runs as. */
+  readonly user: string;
+  /** `qemu-guest-<name>` */
+  readonly unit: string;
+  /** `<stateDir>/<name>`: image and logs. */
+  readonly stateDir: string;
+  /** The same, relative to /var/lib, for systemd's StateDirectory=. */
+  readonly stateDirectory: string;
+  /** `/run/qemu-guests/<name>`: the QMP socket. */
+  readonly runtimeDir: string;
+  readonly runtimeDirectory: string;
+  readonly imagePath: string;
+  readonly qmpSocket: string;
+  readonly serialLog: string;
+  /** The virtio-blk serial the guest finds its disk by (`/dev/disk/by-id/virtio-<serial>`). */
+  readonly diskSerial: string;
+}
+
+export interface ResolvedHost {
+  readonly name: string;
+  readonly system: string;
+  readonly lan: {
+    readonly nic: string;
+    readonly bridge: string;
+    readonly address: "dhcp" | ResolvedIPv4;
+    readonly bridgeMac?: string;
+    readonly bypassHostFirewall: boolean;
+  };
+  readonly stateDir: string;
+  readonly guests: readonly ResolvedGuest[];
+}
+
+export interface ResolvedSpec {
+  readonly nixpkgs: string;
+  readonly hosts: readonly ResolvedHost[];
+}
+
+export const DEFAULT_NIXPKGS = "github:NixOS/nixpkgs/nixos-26.05";
+export const DEFAULT_SYSTEM = "x86_64-linux";
+export const DEFAULT_STATE_DIR = "/var/lib/qemu-guests";
+export const RUNTIME_ROOT = "/run/qemu-guests";
+export const DEFAULT_SHUTDOWN_TIMEOUT = 120;
+/** Same for every guest: each guest sees only its own disk. At most 20 bytes (virtio-blk). */
+export const DISK_SERIAL = "vmflake-root";

@@ -1,0 +1,9 @@
+// Bad input: cpus fraction.
+export default {
+  hosts: {
+    study: {
+      lan: { nic: "enp0s31f6", bridge: "vbridge0" },
+      guests: { alice: { memory: "1G", disk: "4G", cpus: 1.5 } },
+    },
+  },
+};

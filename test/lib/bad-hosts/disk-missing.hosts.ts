@@ -1,0 +1,6 @@
+// Bad input: disk missing.
+export default {
+  hosts: {
+    study: { lan: { nic: "enp0s31f6", bridge: "vbridge0" }, guests: { alice: { memory: "1G" } } },
+  },
+};

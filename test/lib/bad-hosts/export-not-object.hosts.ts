@@ -1,0 +1,2 @@
+// Bad input: export not object.
+export default "hosts";

@@ -1,0 +1,9 @@
+// Bad input: guest equals host.
+export default {
+  hosts: {
+    study: {
+      lan: { nic: "enp0s31f6", bridge: "vbridge0" },
+      guests: { study: { memory: "1G", disk: "4G" } },
+    },
+  },
+};

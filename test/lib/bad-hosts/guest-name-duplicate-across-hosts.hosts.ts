@@ -1,0 +1,7 @@
+// Bad input: guest name duplicate across hosts.
+export default {
+  hosts: {
+    study: { lan: { nic: "eth0", bridge: "br0" }, guests: { alice: { memory: "1G", disk: "4G" } } },
+    lab: { lan: { nic: "eth0", bridge: "br0" }, guests: { alice: { memory: "1G", disk: "4G" } } },
+  },
+};

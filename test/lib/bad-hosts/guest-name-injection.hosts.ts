@@ -1,0 +1,9 @@
+// Bad input: guest name injection.
+export default {
+  hosts: {
+    study: {
+      lan: { nic: "enp0s31f6", bridge: "vbridge0" },
+      guests: { 'x"; rm -rf /': { memory: "1G", disk: "4G" } },
+    },
+  },
+};

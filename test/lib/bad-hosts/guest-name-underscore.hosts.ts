@@ -1,0 +1,9 @@
+// Bad input: guest name underscore.
+export default {
+  hosts: {
+    study: {
+      lan: { nic: "enp0s31f6", bridge: "vbridge0" },
+      guests: { my_vm: { memory: "1G", disk: "4G" } },
+    },
+  },
+};

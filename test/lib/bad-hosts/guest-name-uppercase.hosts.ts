@@ -1,0 +1,9 @@
+// Bad input: guest name uppercase.
+export default {
+  hosts: {
+    study: {
+      lan: { nic: "enp0s31f6", bridge: "vbridge0" },
+      guests: { Alice: { memory: "1G", disk: "4G" } },
+    },
+  },
+};

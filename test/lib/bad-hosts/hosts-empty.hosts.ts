@@ -1,0 +1,2 @@
+// Bad input: hosts empty.
+export default { hosts: {} };

@@ -1,0 +1,2 @@
+// Bad input: lan missing.
+export default { hosts: { study: { guests: {} } } };

@@ -1,0 +1,2 @@
+// Bad input: unknown top field.
+export default { host: {} };

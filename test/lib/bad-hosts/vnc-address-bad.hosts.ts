@@ -1,0 +1,11 @@
+// Bad input: vnc address bad.
+export default {
+  hosts: {
+    study: {
+      lan: { nic: "enp0s31f6", bridge: "vbridge0" },
+      guests: {
+        alice: { memory: "1G", disk: "4G", vnc: 1, vncListenAddress: "0.0.0.0; rm -rf /" },
+      },
+    },
+  },
+};

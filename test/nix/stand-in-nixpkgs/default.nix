@@ -1,0 +1,24 @@
+# A STAND-IN for nixpkgs, for vmflake's tests only. A full nixpkgs cannot be fetched on the test
+# machines, so this provides just what the generated flake uses, built from the machine's own
+# Debian tools:
+#   lib.nixosSystem   a tiny module evaluator (imports, deep merge, no option types)
+#   lib.getExe        as in nixpkgs (meta.mainProgram)
+#   legacyPackages.<system>.{writeShellApplication, runCommand, qemu_kvm, qemu-utils, socat,
+#                            coreutils, jq, nixfmt}
+# writeShellApplication runs the real shellcheck at build time, like nixpkgs does. qemu_kvm is
+# a wrapper that swaps KVM for TCG, because test machines have no /dev/kvm.
+# Real NixOS evaluation happens in the tests' NIXPKGS tier against a real nixpkgs checkout.
+{
+  hostBin ? "/usr/bin",
+  qemuTcg ? ../../support/qemu-kit/qemu-tcg,
+}:
+let
+  system = "x86_64-linux";
+  pkgs = import ./packages.nix { inherit system hostBin qemuTcg; };
+  lib = import ./lib.nix { inherit pkgs; };
+in
+{
+  inherit lib;
+  legacyPackages.${system} = pkgs;
+  outPath = ./.;
+}

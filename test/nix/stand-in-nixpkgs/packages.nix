@@ -1,0 +1,102 @@
+# Stand-in packages: thin derivations around the Debian binaries of the test machine.
+{
+  system,
+  hostBin,
+  qemuTcg,
+}:
+let
+  sh = "/bin/sh";
+  # A package whose bin/ holds symlinks to the named host binaries.
+  hostTools =
+    name: tools: mainProgram:
+    derivation {
+      inherit name system;
+      builder = sh;
+      args = [
+        "-c"
+        ''
+          mkdir -p $out/bin
+          for t in ${builtins.concatStringsSep " " tools}; do ln -s ${hostBin}/$t $out/bin/$t; done
+        ''
+      ];
+    }
+    // {
+      meta = if mainProgram == null then { } else { inherit mainProgram; };
+    };
+in
+rec {
+  socat = hostTools "socat" [ "socat" ] "socat";
+  jq = hostTools "jq" [ "jq" ] "jq";
+  qemu-utils = hostTools "qemu-utils" [ "qemu-img" ] null;
+  coreutils = hostTools "coreutils" [
+    "basename" "cat" "chmod" "cp" "cut" "date" "dd" "dirname" "echo" "env" "false" "head" "id"
+    "ln" "ls" "mkdir" "mktemp" "mv" "printf" "readlink" "realpath" "rm" "seq" "sleep" "sort"
+    "stat" "sync" "tail" "tee" "test" "timeout" "touch" "tr" "true" "uniq" "wc"
+  ] null;
+  nixfmt = hostTools "nixfmt-stand-in" [ "true" ] "true";
+
+  # QEMU as `bin/qemu-kvm` (nixpkgs' mainProgram for qemu_kvm), through the TCG wrapper.
+  qemu_kvm =
+    derivation {
+      name = "qemu-kvm-stand-in";
+      inherit system;
+      builder = sh;
+      args = [
+        "-c"
+        "mkdir -p $out/bin && cp ${qemuTcg} $out/bin/qemu-kvm && chmod +x $out/bin/qemu-kvm && ln -s ${hostBin}/qemu-img $out/bin/qemu-img"
+      ];
+    }
+    // {
+      meta.mainProgram = "qemu-kvm";
+    };
+
+  runCommand =
+    name: env: command:
+    derivation (
+      env
+      // {
+        inherit name system;
+        builder = sh;
+        args = [
+          "-c"
+          command
+        ];
+      }
+    );
+
+  # As nixpkgs: bash with errexit/nounset/pipefail, PATH from runtimeInputs, shellcheck at build.
+  writeShellApplication =
+    {
+      name,
+      text,
+      runtimeInputs ? [ ],
+      ...
+    }:
+    derivation {
+      inherit name system text;
+      passAsFile = [ "text" ];
+      path = builtins.concatStringsSep ":" (map (p: "${p}/bin") runtimeInputs);
+      builder = sh;
+      args = [
+        "-c"
+        ''
+          set -e
+          mkdir -p $out/bin
+          f=$out/bin/${name}
+          {
+            echo '#!/bin/bash'
+            echo 'set -o errexit'
+            echo 'set -o nounset'
+            echo 'set -o pipefail'
+            echo "export PATH=\"$path:\$PATH\""
+            cat "$textPath"
+          } > "$f"
+          chmod +x "$f"
+          if [ -x ${hostBin}/shellcheck ]; then ${hostBin}/shellcheck "$f"; fi
+        ''
+      ];
+    }
+    // {
+      meta.mainProgram = name;
+    };
+}
