@@ -25,8 +25,6 @@ const TSC_FLAGS = [
   "bundler",
   "--allowImportingTsExtensions",
   "--skipLibCheck",
-  "--types",
-  "node",
 ];
 
 function findTsc(from: string): string {
@@ -37,10 +35,19 @@ function findTsc(from: string): string {
   }
 }
 
+/** A path as the user would type it: relative below the working directory, else absolute. */
+function display(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith("..") ? path : rel;
+}
+
 /** Diagnostics for `file` (empty when it type-checks). */
 export function typecheckFile(file: string, toolDir: string): Diagnostic[] {
   const tsc = findTsc(toolDir);
-  const r = spawnSync(tsc, [...TSC_FLAGS, file], { encoding: "utf8", cwd: dirname(file) });
+  // Node's types come from vmflake's own node_modules, wherever the hosts file lives.
+  const typeRoots = join(dirname(dirname(tsc)), "@types");
+  const args = [...TSC_FLAGS, "--typeRoots", typeRoots, "--types", "node", file];
+  const r = spawnSync(tsc, args, { encoding: "utf8", cwd: dirname(file) });
   if (r.error) throw r.error;
   if (r.status === 0) return [];
   const out = `${r.stdout}${r.stderr}`.trim();
