@@ -50,3 +50,4 @@ export {
 } from "./constructors.ts";
 export { printExpr, printFile } from "./print.ts";
 export { formatAttrName, isIdentifier } from "./lexical.ts";
+export { freeVariables } from "./names.ts";

@@ -44,8 +44,14 @@ export function guestSystemFile(host: ResolvedHost, guest: ResolvedGuest, source
   ];
   return {
     comment: generatedHeader(source, `guest ${guest.name} of host ${host.name}`),
-    body: n.module(["modulesPath"], n.attrs(bindings)),
+    body: n.module(moduleArgs(guest), n.attrs(bindings)),
   };
+}
+
+/** The module arguments the guest file uses: its own settings may refer to config, lib, pkgs. */
+function moduleArgs(guest: ResolvedGuest): string[] {
+  const used = guest.config === undefined ? new Set<string>() : n.freeVariables(guest.config);
+  return [...["config", "lib", "pkgs"].filter((a) => used.has(a)), "modulesPath"];
 }
 
 function network(guest: ResolvedGuest): NixBinding[] {

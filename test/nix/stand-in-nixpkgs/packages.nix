@@ -6,11 +6,14 @@
 }:
 let
   sh = "/bin/sh";
+  # Builders run with the machine's own tools (this is a stand-in, impure on purpose).
+  path = "${hostBin}:/bin";
   # A package whose bin/ holds symlinks to the named host binaries.
   hostTools =
     name: tools: mainProgram:
     derivation {
       inherit name system;
+      PATH = path;
       builder = sh;
       args = [
         "-c"
@@ -40,6 +43,7 @@ rec {
     derivation {
       name = "qemu-kvm-stand-in";
       inherit system;
+      PATH = path;
       builder = sh;
       args = [
         "-c"
@@ -53,7 +57,8 @@ rec {
   runCommand =
     name: env: command:
     derivation (
-      env
+      { PATH = path; }
+      // env
       // {
         inherit name system;
         builder = sh;
@@ -74,8 +79,9 @@ rec {
     }:
     derivation {
       inherit name system text;
+      PATH = path;
       passAsFile = [ "text" ];
-      path = builtins.concatStringsSep ":" (map (p: "${p}/bin") runtimeInputs);
+      runtimePath = builtins.concatStringsSep ":" (map (p: "${p}/bin") runtimeInputs);
       builder = sh;
       args = [
         "-c"
@@ -88,7 +94,7 @@ rec {
             echo 'set -o errexit'
             echo 'set -o nounset'
             echo 'set -o pipefail'
-            echo "export PATH=\"$path:\$PATH\""
+            echo "export PATH=\"$runtimePath:\$PATH\""
             cat "$textPath"
           } > "$f"
           chmod +x "$f"
