@@ -1,0 +1,118 @@
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { prepareDiskScript } from "../../lib/runtime/prepare-disk-script.ts";
+import { removeScratchDir, scratchDir } from "../support/qemu-kit/scratch-dir.ts";
+import { runScript, writeShellApp } from "../support/qemu-kit/shell-app.ts";
+import { createImage, qemuKitTools, startTestGuest } from "../support/qemu-kit/test-guest.ts";
+import { describeWith } from "../support/tools.ts";
+
+const MiB = 1024 * 1024;
+
+function virtualSize(image: string): number {
+  const info = execFileSync("qemu-img", ["info", "-U", "-f", "qcow2", "--output=json", image], {
+    encoding: "utf8",
+  });
+  return (JSON.parse(info) as { "virtual-size": number })["virtual-size"];
+}
+
+const checksum = (file: string): string =>
+  createHash("sha256").update(readFileSync(file)).digest("hex");
+
+describeWith(["qemu-img", "jq", "numfmt"], "ExecStartPre disk script with real qemu-img", () => {
+  let dir = "";
+  let prepare = "";
+  let n = 0;
+  beforeAll(() => {
+    dir = scratchDir("vmflake-disk-");
+    prepare = writeShellApp(dir, "qemu-guest-prepare-disk", prepareDiskScript);
+  });
+  afterAll(() => removeScratchDir(dir));
+
+  /** A fresh qcow2 image of `bytes` in the scratch directory. */
+  function image(bytes: number): string {
+    const path = join(dir, `disk-${n++}.qcow2`);
+    createImage(path, bytes);
+    return path;
+  }
+
+  it("grows a smaller image to the declared size", async () => {
+    const img = image(64 * MiB);
+    const declared = 3 * virtualSize(img);
+    const run = await runScript(prepare, [img, String(declared)]);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(virtualSize(img)).toBe(declared);
+    execFileSync("qemu-img", ["check", "-q", "-f", "qcow2", img]); // throws unless consistent
+  });
+
+  it("leaves an image of the declared size alone", async () => {
+    const img = image(64 * MiB);
+    const before = checksum(img);
+    const run = await runScript(prepare, [img, String(virtualSize(img))]);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(checksum(img)).toBe(before);
+  });
+
+  it("refuses to shrink, says why and how to proceed, and leaves the image byte-identical", async () => {
+    const img = image(128 * MiB);
+    const current = virtualSize(img);
+    const declared = current / 2;
+    const before = checksum(img);
+    const run = await runScript(prepare, [img, String(declared)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("refusing to shrink");
+    expect(run.stderr).toContain(img);
+    expect(run.stderr).toContain(String(current)); // what to declare to keep the disk as is
+    expect(run.stderr).toContain("--shrink"); // or how to shrink by hand, after the guest's FS
+    expect(checksum(img)).toBe(before);
+    expect(virtualSize(img)).toBe(current);
+  });
+
+  it("fails clearly on a missing image and creates nothing", async () => {
+    const missing = join(dir, "missing.qcow2");
+    const listing = readdirSync(dir).sort();
+    const run = await runScript(prepare, [missing, String(64 * MiB)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(missing);
+    expect(run.stderr).toContain("does not exist");
+    expect(readdirSync(dir).sort()).toEqual(listing);
+  });
+
+  it("fails on a file that is not qcow2 and leaves it alone", async () => {
+    const raw = join(dir, "raw.img");
+    writeFileSync(raw, Buffer.alloc(MiB));
+    const before = checksum(raw);
+    const run = await runScript(prepare, [raw, String(64 * MiB)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(raw);
+    expect(checksum(raw)).toBe(before);
+  });
+
+  it("rejects a declared size that is not a byte count qemu-img accepts", async () => {
+    const img = image(64 * MiB);
+    const before = checksum(img);
+    for (const declared of ["1G", "-1", "0", String(64 * MiB + 1)]) {
+      const run = await runScript(prepare, [img, declared]);
+      expect(run.code, declared).toBe(2);
+      expect(run.stderr).not.toBe("");
+    }
+    expect(checksum(img)).toBe(before);
+  });
+
+  describeWith(qemuKitTools, "while QEMU holds the image", () => {
+    it("fails on the image lock instead of resizing a running guest's disk", async () => {
+      const guest = await startTestGuest(null);
+      try {
+        const before = virtualSize(guest.runtime.imagePath);
+        const run = await runScript(prepare, [guest.runtime.imagePath, String(2 * before)]);
+        expect(run.code).toBe(1);
+        expect(run.stderr).toMatch(/lock/);
+        expect(virtualSize(guest.runtime.imagePath)).toBe(before);
+      } finally {
+        await guest.dispose();
+      }
+    });
+  });
+});
