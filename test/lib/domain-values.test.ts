@@ -1,0 +1,114 @@
+/** Derived and checked values: sizes, MACs, ssh keys, systemd unit names, shell words. */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { shellWord } from "../../lib/emit/shell.ts";
+import { deriveMac, macProblem } from "../../lib/mac.ts";
+import { defaultTap, netDeviceUnit } from "../../lib/names.ts";
+import { formatSize, parseSize } from "../../lib/sizes.ts";
+import { sshKeyProblem } from "../../lib/ssh-keys.ts";
+import { tempDir } from "../support/temp.ts";
+import { toolsPresent } from "../support/tools.ts";
+
+describe("sizes", () => {
+  it.each([
+    ["512M", 512n << 20n],
+    ["4G", 4n << 30n],
+    ["1T", 1n << 40n],
+    ["131072K", 128n << 20n],
+    ["99999999999T", 99999999999n << 40n],
+  ])("%s is %d bytes", (s, bytes) => {
+    expect(parseSize(s)).toEqual({ bytes });
+  });
+  it.each(["1gb", "1.5G", "G", "", " 1G", "1G ", "-1G", "0x10G", "1e3M", "1g"])(
+    "%j is refused",
+    (s) => {
+      expect(parseSize(s)).toHaveProperty("error");
+    },
+  );
+  it("formats back", () => {
+    expect(formatSize(40n << 30n)).toBe("40G");
+    expect(formatSize(1536n << 20n)).toBe("1536M");
+  });
+});
+
+describe("MACs", () => {
+  it("are derived from SHA-256 of host/guest, as sha256sum computes it", () => {
+    for (const [host, guest] of [
+      ["study", "alice"],
+      ["lab", "a-long-guest-name"],
+    ] as const) {
+      const hex = execFileSync("sha256sum", { input: `${host}/${guest}`, encoding: "utf8" }).slice(
+        0,
+        6,
+      );
+      expect(deriveMac(host, guest)).toBe(
+        `52:54:00:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}`,
+      );
+    }
+  });
+  it("are unicast, locally administered QEMU addresses", () => {
+    expect(macProblem(deriveMac("study", "alice"))).toBeUndefined();
+    expect(macProblem("01:00:5e:00:00:01")).toMatch(/multicast/);
+    expect(macProblem("52:54:00:00:00")).toMatch(/not a MAC/);
+  });
+});
+
+describe("ssh keys", () => {
+  const dir = tempDir();
+  const keygen = toolsPresent(["ssh-keygen"]);
+  it.runIf(keygen).each(["ed25519", "rsa", "ecdsa"])(
+    "a real %s public key is accepted, its private key refused",
+    (type) => {
+      const file = join(dir, `id_${type}`);
+      execFileSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-C", "test@vmflake", "-f", file]);
+      expect(sshKeyProblem(readFileSync(`${file}.pub`, "utf8").trim())).toBeUndefined();
+      const priv = readFileSync(file, "utf8");
+      const why = sshKeyProblem(priv);
+      expect(why).toMatch(/PRIVATE key/);
+      expect(why).not.toContain(priv.split("\n")[1]!.slice(0, 20));
+    },
+  );
+  it.each([
+    ["ssh-ed25519", /not base64/],
+    ["ssh-ed25519 AAAA", /too short|not/],
+    ["ssh-dss AAAAB3NzaC1kc3MAAACBAP== x", /known key type/],
+    [
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKvsVxkaxaHgMKOHSr4umvYwt/M7HB/wiTSSkg2TVF9a x\ny",
+      /one line/,
+    ],
+  ])("%j is refused", (key, message) => {
+    expect(sshKeyProblem(key)).toMatch(message);
+  });
+});
+
+describe("names", () => {
+  it.runIf(toolsPresent(["systemd-escape"])).each(["tap0", "vm-alice", "vm-a.b", "vm_x"])(
+    "the device unit of %s is named as systemd-escape names it",
+    (ifname) => {
+      const escaped = execFileSync("systemd-escape", ["--path", ifname], {
+        encoding: "utf8",
+      }).trim();
+      expect(netDeviceUnit(ifname)).toBe(`sys-subsystem-net-devices-${escaped}.device`);
+    },
+  );
+  it("default taps fit in 15 characters and stay stable", () => {
+    expect(defaultTap("alice")).toBe("vm-alice");
+    const long = defaultTap("a-very-long-guest-name");
+    expect(long).toMatch(/^vm-[0-9a-f]{8}$/);
+    expect(defaultTap("a-very-long-guest-name")).toBe(long);
+  });
+});
+
+describe("shell words", () => {
+  it.each(["plain", "it's", "a b", "$(reboot)", "`x`", '"q"', "back\\slash", "new\nline", ""])(
+    "%j reaches bash unchanged",
+    (word) => {
+      const out = execFileSync("bash", ["-c", `printf '%s' ${shellWord(word)}`], {
+        encoding: "utf8",
+      });
+      expect(out).toBe(word);
+    },
+  );
+});
