@@ -123,7 +123,7 @@ let
 
       start=$(now_ms)
       if press_until system_powerdown $((start + timeout_s * 1000)); then
-        echo "$me: guest powered down after $(elapsed) ($presses power-button presses)"
+        echo "$me: guest powered down after $(elapsed) (power-button presses: $presses)"
         exit 0
       fi
       echo "$me: guest still running after the ''${timeout_s} s timeout; sending quit"
