@@ -10,7 +10,8 @@ import { dirname, join, relative } from "node:path";
 /** One diagnostic as `file:LINE:COL message`. */
 export type Diagnostic = string;
 
-const TSC_FLAGS = [
+/** Compiler options for a hosts file (the project's tsconfig is not needed, nor read). */
+export const TSC_FLAGS = [
   "--ignoreConfig",
   "--noEmit",
   "--pretty",
@@ -27,7 +28,14 @@ const TSC_FLAGS = [
   "--skipLibCheck",
 ];
 
-function findTsc(from: string): string {
+/** The arguments that check `file` with `tsc` (Node's types from vmflake's own node_modules). */
+export function tscArgs(tsc: string, file: string): string[] {
+  const typeRoots = join(dirname(dirname(tsc)), "@types");
+  return [...TSC_FLAGS, "--typeRoots", typeRoots, "--types", "node", file];
+}
+
+/** The native compiler installed with vmflake (npm ci installs it). */
+export function findTsc(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
     const candidate = join(dir, "node_modules", ".bin", "tsc");
     if (existsSync(candidate)) return candidate;
@@ -44,10 +52,7 @@ function display(path: string): string {
 /** Diagnostics for `file` (empty when it type-checks). */
 export function typecheckFile(file: string, toolDir: string): Diagnostic[] {
   const tsc = findTsc(toolDir);
-  // Node's types come from vmflake's own node_modules, wherever the hosts file lives.
-  const typeRoots = join(dirname(dirname(tsc)), "@types");
-  const args = [...TSC_FLAGS, "--typeRoots", typeRoots, "--types", "node", file];
-  const r = spawnSync(tsc, args, { encoding: "utf8", cwd: dirname(file) });
+  const r = spawnSync(tsc, tscArgs(tsc, file), { encoding: "utf8", cwd: dirname(file) });
   if (r.error) throw r.error;
   if (r.status === 0) return [];
   const out = `${r.stdout}${r.stderr}`.trim();

@@ -7,26 +7,14 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { findTsc, tscArgs } from "../../cli/typecheck.ts";
 import { REPO_ROOT } from "../support/build-cli.ts";
 
 const SOURCE = join(import.meta.dirname, "define-hosts.types.ts");
-const TSC = join(REPO_ROOT, "node_modules", ".bin", "tsc");
-const FLAGS = [
-  "--ignoreConfig",
-  "--noEmit",
-  "--pretty",
-  "false",
-  "--strict",
-  "--exactOptionalPropertyTypes",
-];
-const FLAGS2 = ["--target", "ES2022", "--module", "preserve", "--moduleResolution", "bundler"];
-const FLAGS3 = ["--allowImportingTsExtensions", "--skipLibCheck", "--types", "node"];
+const TSC = findTsc(REPO_ROOT);
 
 function tsc(file: string): string[] {
-  const r = spawnSync(TSC, [...FLAGS, ...FLAGS2, ...FLAGS3, file], {
-    encoding: "utf8",
-    cwd: REPO_ROOT,
-  });
+  const r = spawnSync(TSC, tscArgs(TSC, file), { encoding: "utf8", cwd: REPO_ROOT });
   // One entry per diagnostic, with its indented continuation lines.
   return `${r.stdout}${r.stderr}`.split(/\n(?! )/).filter((l) => /error TS\d+/.test(l));
 }
