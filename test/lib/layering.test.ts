@@ -1,0 +1,40 @@
+/**
+ * The layers of DESIGN.md, checked: lib/ builds Nix only through dsl/ constructors (never the
+ * raw escape hatch), and neither dsl/ nor lib/ touches the file system.
+ */
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../support/build-cli.ts";
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const f = join(dir, e);
+    if (statSync(f).isDirectory()) out.push(...sources(f));
+    else if (f.endsWith(".ts")) out.push(f);
+  }
+  return out;
+}
+
+describe("layers", () => {
+  const lib = sources(join(REPO_ROOT, "lib"));
+  const dsl = sources(join(REPO_ROOT, "dsl"));
+
+  it("lib/ never uses the raw Nix escape hatch", () => {
+    const users = lib.filter((f) => /rawUnchecked|kind:\s*"raw"/.test(readFileSync(f, "utf8")));
+    expect(users.map((f) => relative(REPO_ROOT, f))).toEqual([]);
+  });
+
+  it("dsl/ and lib/ do not read or write files", () => {
+    const fsUsers = [...lib, ...dsl].filter((f) =>
+      /from "node:fs"|from "fs"/.test(readFileSync(f, "utf8")),
+    );
+    expect(fsUsers.map((f) => relative(REPO_ROOT, f))).toEqual([]);
+  });
+
+  it("dsl/ knows nothing of the domain", () => {
+    const domain = dsl.filter((f) => /from "\.\.\/lib\//.test(readFileSync(f, "utf8")));
+    expect(domain).toEqual([]);
+  });
+});
