@@ -1,0 +1,216 @@
+# Test harness (not part of vmflake's output): evaluates a vmflake-emitted flake against a REAL
+# nixpkgs with the real NixOS module system, outside `nix flake` (no lock file, nothing fetched).
+# The flake's outputs function is called by hand with the real nixpkgs flake as its input, as
+# `nix flake` would after locking. Used by test/nixos/*.test.ts with
+#   nix eval --impure --json --expr 'import ./real-nixos.nix { ... }'
+# One call per scenario returns everything the test asserts on.
+{
+  # The nixpkgs source, a store path (`/nix/store/…-source`), so that getFlake uses it as is.
+  nixpkgs,
+  # The directory holding the emitted flake.nix and modules/.
+  flakeDir,
+  # "hosts", "guests" or "options".
+  scenario,
+  # hosts: the hosts whose nixosModules.<host> to evaluate in a minimal host system.
+  hosts ? [ ],
+  # hosts: the network backend of those host systems.
+  networkd ? false,
+  # guests: the nixosConfigurations to evaluate.
+  guests ? [ ],
+  # options: option paths (lists of names, "<name>" for an attribute name) to look up.
+  optionPaths ? [ ],
+  # options: nixpkgs modules (paths under nixos/modules) that the emitted modules import, whose
+  # options are declared only when imported (the installer profile's isoImage.*, …).
+  nixosModules ? [ ],
+}:
+let
+  np = builtins.getFlake "path:${nixpkgs}";
+  lib = np.lib;
+  flake = import (flakeDir + "/flake.nix");
+  self =
+    flake.outputs {
+      inherit self;
+      nixpkgs = np;
+    }
+    // {
+      outPath = flakeDir;
+    };
+
+  # Some slimmed nixpkgs snapshots leave the scripted network backend out of module-list.nix;
+  # upstream always lists it. Import it when it is missing (a listed module would be
+  # deduplicated by the module system anyway, since both are keyed by the same file).
+  scriptedModule = "${nixpkgs}/nixos/modules/tasks/network-interfaces-scripted.nix";
+  moduleList = import "${nixpkgs}/nixos/modules/module-list.nix";
+  scriptedListed = builtins.any (m: toString m == scriptedModule) moduleList;
+
+  # What the flake's own checks add to a host module: the least a NixOS host needs.
+  hostSystem =
+    host:
+    lib.nixosSystem {
+      modules = [
+        self.nixosModules.${host}
+        {
+          imports = lib.optional (!scriptedListed) scriptedModule;
+          nixpkgs.hostPlatform = "x86_64-linux";
+          networking.hostName = host;
+          networking.useNetworkd = networkd;
+          boot.loader.grub.device = "nodev";
+          fileSystems."/" = {
+            device = "/dev/disk/by-label/nixos";
+            fsType = "ext4";
+          };
+          system.stateVersion = "26.05";
+        }
+      ];
+    };
+
+  # The derivations a string refers to (e.g. the script an ExecStart= line runs).
+  drvsOf = s: builtins.attrNames (builtins.getContext (toString s));
+
+  # A rendered systemd unit text of every unit, with the .drv files of the programs that the
+  # qemu-guest units' Exec lines run.
+  hostResult =
+    host:
+    let
+      cfg = (hostSystem host).config;
+      guestUnits = lib.filterAttrs (n: _: lib.hasPrefix "qemu-guest-" n) cfg.systemd.services;
+    in
+    {
+      drvPath = cfg.system.build.toplevel.drvPath;
+      useNetworkd = cfg.networking.useNetworkd;
+      units = lib.mapAttrs (_: u: u.text) (lib.filterAttrs (_: u: u.enable) cfg.systemd.units);
+      networkUnits = lib.mapAttrs (_: u: u.text) (
+        lib.filterAttrs (_: u: u.enable) cfg.systemd.network.units
+      );
+      # The .drv files each networking unit refers to (its scripts, dhcpcd.conf …).
+      networkingUnitDrvs = lib.mapAttrs (_: u: drvsOf u.text) (
+        lib.filterAttrs (
+          n: u: u.enable && builtins.match "(.*-netdev|network-addresses-.*|dhcpcd)[.]service" n != null
+        ) cfg.systemd.units
+      );
+      execDrvs = lib.mapAttrs (_: s: {
+        start = drvsOf s.serviceConfig.ExecStart;
+        startPre = drvsOf s.serviceConfig.ExecStartPre;
+        stop = drvsOf s.serviceConfig.ExecStop;
+      }) guestUnits;
+      users = lib.mapAttrs (_: u: {
+        inherit (u) isSystemUser group extraGroups;
+      }) (lib.filterAttrs (n: _: lib.hasPrefix "vm-" n) cfg.users.users);
+      groups = builtins.attrNames (lib.filterAttrs (n: _: lib.hasPrefix "vm-" n) cfg.users.groups);
+      kernelModules = cfg.boot.kernelModules;
+      sysctl = lib.filterAttrs (n: _: lib.hasPrefix "net.bridge." n) cfg.boot.kernel.sysctl;
+      dhcpcdEnabled = cfg.networking.dhcpcd.enable;
+      failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) cfg.assertions);
+      warnings = cfg.warnings;
+    };
+
+  guestResult =
+    name:
+    let
+      sys = self.nixosConfigurations.${name};
+      cfg =
+        (if scriptedListed then sys else sys.extendModules { modules = [ scriptedModule ]; }).config;
+    in
+    {
+      drvPath = cfg.system.build.toplevel.drvPath;
+      hostName = cfg.networking.hostName;
+      hostPlatform = cfg.nixpkgs.hostPlatform.system;
+      grubDevice = cfg.boot.loader.grub.device;
+      kernelParams = cfg.boot.kernelParams;
+      initrdModules = cfg.boot.initrd.availableKernelModules;
+      growPartition = cfg.boot.growPartition;
+      rootFileSystem = {
+        inherit (cfg.fileSystems."/") device fsType autoResize;
+      };
+      sshd = {
+        enable = cfg.services.openssh.enable;
+        inherit (cfg.services.openssh.settings) PasswordAuthentication KbdInteractiveAuthentication;
+      };
+      rootKeys = cfg.users.users.root.openssh.authorizedKeys.keys;
+      useDHCP = cfg.networking.useDHCP;
+      useNetworkd = cfg.networking.useNetworkd;
+      networkUnits = lib.mapAttrs (_: u: u.text) (
+        lib.filterAttrs (_: u: u.enable) cfg.systemd.network.units
+      );
+      stateVersion = cfg.system.stateVersion;
+      # Guests' own settings from the hosts file: services they enable.
+      dnsmasq = cfg.services.dnsmasq.enable;
+      dnsmasqUnit = cfg.systemd.units ? "dnsmasq.service";
+      failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) cfg.assertions);
+      warnings = cfg.warnings;
+    };
+
+  # Option lookup by path; "<name>" steps into the element type of an attrsOf option, or, as the
+  # last step, names the attrsOf option itself (`users.groups.<name>`, `boot.kernel.sysctl.<name>`).
+  options =
+    (lib.nixosSystem {
+      modules = [
+        {
+          imports = map (m: "${nixpkgs}/nixos/modules/${m}") nixosModules;
+          nixpkgs.hostPlatform = "x86_64-linux";
+        }
+      ];
+    }).options;
+  lookup =
+    cur: path:
+    if path == [ ] then
+      cur
+    else if lib.isOption cur then
+      let
+        sub = cur.type.getSubOptions cur.loc;
+      in
+      if builtins.head path == "<name>" then
+        (if builtins.tail path == [ ] then cur else lookup sub (builtins.tail path))
+      else
+        lookup sub path
+    else if builtins.isAttrs cur && cur ? ${builtins.head path} then
+      lookup cur.${builtins.head path} (builtins.tail path)
+    else
+      null;
+  relative =
+    f:
+    let
+      s = toString f;
+      prefix = "${nixpkgs}/";
+    in
+    if lib.hasPrefix prefix s then lib.removePrefix prefix s else s;
+  optionResult =
+    path:
+    let
+      o = lookup options path;
+    in
+    if o != null && lib.isOption o then
+      {
+        exists = true;
+        # The modules that declare it (for options of a submodule: the module using the submodule).
+        declarations = map relative o.declarations;
+        # Where the mkOption calls are written (for those: the file holding the submodule's options).
+        positions = map (p: relative p.file) (o.declarationPositions or [ ]);
+      }
+    else
+      {
+        exists = false;
+        declarations = [ ];
+        positions = [ ];
+      };
+in
+{
+  inherit scriptedListed;
+}
+// (
+  if scenario == "hosts" then
+    { hosts = lib.genAttrs hosts hostResult; }
+  else if scenario == "guests" then
+    { guests = lib.genAttrs guests guestResult; }
+  else if scenario == "options" then
+    {
+      options = builtins.listToAttrs (
+        map (p: {
+          name = builtins.concatStringsSep "." p;
+          value = optionResult p;
+        }) optionPaths
+      );
+    }
+  else
+    throw "real-nixos.nix: unknown scenario ${scenario}"
+)
