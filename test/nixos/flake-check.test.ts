@@ -6,15 +6,18 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import {
   type BuiltFlake,
   buildFlake,
+  removeBuiltFlakes,
   describeNixpkgs,
   nixpkgsStorePath,
   reportTime,
   runNix,
 } from "./support.ts";
+
+afterAll(removeBuiltFlakes);
 
 describeNixpkgs("nix flake check --no-build against the real nixpkgs", () => {
   const flakes: { [which: string]: BuiltFlake } = {};

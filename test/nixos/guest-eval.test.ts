@@ -3,9 +3,10 @@
  * guest's disk) is evaluated by the real NixOS module system down to its toplevel .drv, one
  * `nix eval` per flake, and what it was meant to configure is checked.
  */
-import { beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import {
   buildFlake,
+  removeBuiltFlakes,
   describeNixpkgs,
   realEval,
   reportTime,
@@ -82,6 +83,8 @@ function expectCommon(g: GuestResult, name: string): void {
   expect(g.failedAssertions).toEqual([]);
   expect(g.warnings).toEqual([]);
 }
+
+afterAll(removeBuiltFlakes);
 
 describeNixpkgs("real NixOS: guest systems of the example (alice, bob)", () => {
   let guests: { [name: string]: GuestResult };

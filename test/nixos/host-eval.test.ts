@@ -7,13 +7,14 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { defaultTap, netDeviceUnit } from "../../lib/names.ts";
 import { prepareDiskScript } from "../../lib/runtime/prepare-disk-script.ts";
 import { stopScript } from "../../lib/runtime/stop-script.ts";
 import {
   type BuiltFlake,
   buildFlake,
+  removeBuiltFlakes,
   describeNixpkgs,
   drvEnv,
   drvNamed,
@@ -157,6 +158,8 @@ function addressesStartScript(h: HostResult, ifname: string): string {
   const unit = `network-addresses-${ifname}`;
   return scriptOf(h.networkingUnitDrvs[`${unit}.service`]!, `unit-script-${unit}-start`).text;
 }
+
+afterAll(removeBuiltFlakes);
 
 describeNixpkgs("real NixOS: host module of the example (study with alice and bob)", () => {
   let flake: BuiltFlake;

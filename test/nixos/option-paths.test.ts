@@ -5,11 +5,13 @@
  * each option against test/fixtures/nixos-options.json, which was checked against a real nixpkgs
  * (and is checked again by nixos-options.test.ts when NIXPKGS is set). Not gated on NIXPKGS.
  */
-import { beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeWith } from "../support/tools.ts";
 import { configPaths } from "./option-names.ts";
 import { type FlakeOptions, readFixture, walkFlake } from "./option-walk.ts";
-import { RICH_SPEC, buildFlake } from "./support.ts";
+import { RICH_SPEC, buildFlake, removeBuiltFlakes } from "./support.ts";
+
+afterAll(removeBuiltFlakes);
 
 describeWith(
   ["nix-instantiate"],

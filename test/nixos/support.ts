@@ -5,7 +5,7 @@
  * .drv files.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe } from "vitest";
@@ -191,6 +191,14 @@ export function richHostsSource(): string {
   ].join("\n");
 }
 
+/** Temp dirs of built flakes, until removeBuiltFlakes. */
+const tempRoots: string[] = [];
+
+/** Removes every flake buildFlake made (tests call it in afterAll). */
+export function removeBuiltFlakes(): void {
+  for (const r of tempRoots.splice(0)) rmSync(r, { recursive: true, force: true });
+}
+
 export interface BuiltFlake {
   readonly dir: string;
   readonly stdout: string;
@@ -202,6 +210,7 @@ export interface BuiltFlake {
  */
 export async function buildFlake(which: "example" | "rich"): Promise<BuiltFlake> {
   const root = mkdtempSync(join(tmpdir(), `vmflake-nixos-${which}-`));
+  tempRoots.push(root);
   let hostsFile = join(REPO_ROOT, "hosts.ts");
   if (which === "rich") {
     hostsFile = join(root, "hosts.ts");

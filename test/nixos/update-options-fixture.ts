@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { type Declared, FIXTURE, declaringFile, walkFlake } from "./option-walk.ts";
-import { buildFlake, realEval, reportTime } from "./support.ts";
+import { buildFlake, realEval, removeBuiltFlakes, reportTime } from "./support.ts";
 
 async function main(): Promise<number> {
   const options = new Set<string>();
@@ -53,4 +53,8 @@ async function main(): Promise<number> {
   return 0;
 }
 
-process.exitCode = await main();
+try {
+  process.exitCode = await main();
+} finally {
+  removeBuiltFlakes();
+}
