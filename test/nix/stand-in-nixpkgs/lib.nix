@@ -28,24 +28,60 @@ let
         lib = self;
         modulesPath = ./modules;
       };
+      # Stand-in for _module.args (added for the installer, issue 6): a module function gets each
+      # argument it names from the ones above or from the merged config._module.args, lazily, as
+      # in the real module system.
+      argsFor =
+        f:
+        let
+          named = builtins.functionArgs f;
+        in
+        if named == { } then
+          args
+        else
+          builtins.mapAttrs (name: _: args.${name} or config._module.args.${name}) named;
       load =
         m:
         let
           v = if builtins.isPath m || builtins.isString m then import m else m;
         in
-        if builtins.isFunction v then v args else v;
+        if builtins.isFunction v then v (argsFor v) else v;
+      # `key` and `_file` name a module; they are not configuration.
       collect =
         m:
         let
           r = load m;
         in
-        [ (builtins.removeAttrs r [ "imports" ]) ] ++ builtins.concatMap collect (r.imports or [ ]);
+        [ (builtins.removeAttrs r [ "imports" "key" "_file" ]) ]
+        ++ builtins.concatMap collect (r.imports or [ ]);
       config = builtins.foldl' (merge [ ]) { } (builtins.concatMap collect modules);
     in
     config;
 
+  hasPrefix = prefix: s: builtins.substring 0 (builtins.stringLength prefix) s == prefix;
+
   self = {
     getExe = drv: "${drv}/bin/${drv.meta.mainProgram}";
+    # Stand-in: no priorities here, so a forced definition is just the definition.
+    mkForce = value: value;
+    # Stand-in for lib.fileset: a file set is a list of paths; toSource copies those under root
+    # (directories whole) into the store, as a source named "source" like the real one.
+    fileset = {
+      maybeMissing = p: if builtins.pathExists p then [ p ] else [ ];
+      unions = builtins.concatMap (s: if builtins.isList s then s else [ s ]);
+      toSource =
+        { root, fileset }:
+        let
+          files = map toString (if builtins.isList fileset then fileset else [ fileset ]);
+          keep =
+            path: builtins.any (f: path == f || hasPrefix "${path}/" f || hasPrefix "${f}/" path) files;
+        in
+        builtins.path {
+          path = root;
+          name = "source";
+          filter = path: _type: keep path;
+        };
+    };
     nixosSystem =
       { modules, ... }:
       let
@@ -54,15 +90,18 @@ let
       {
         config = config // {
           system = (config.system or { }) // {
-            build.toplevel = derivation {
-              name = "nixos-system-${config.networking.hostName or "nixos"}-stand-in";
-              system = "x86_64-linux";
-              builder = "/bin/sh";
-              args = [
-                "-c"
-                "echo \"$configJSON\" > $out"
-              ];
-              configJSON = builtins.toJSON config;
+            # Other modules' system.build entries (the installer's isoImage) are kept.
+            build = (config.system.build or { }) // {
+              toplevel = derivation {
+                name = "nixos-system-${config.networking.hostName or "nixos"}-stand-in";
+                system = "x86_64-linux";
+                builder = "/bin/sh";
+                args = [
+                  "-c"
+                  "echo \"$configJSON\" > $out"
+                ];
+                configJSON = builtins.toJSON (builtins.removeAttrs config [ "_module" ]);
+              };
             };
           };
         };
