@@ -22,7 +22,9 @@ function run(cmd: string, args: readonly string[]): string {
 
 /** `nix-instantiate --eval --strict --json` of an expression, parsed. */
 export function evalJson<T = unknown>(expr: string): T {
-  return JSON.parse(run("nix-instantiate", ["--eval", "--strict", "--json", "--read-write-mode", "-E", expr])) as T;
+  return JSON.parse(
+    run("nix-instantiate", ["--eval", "--strict", "--json", "--read-write-mode", "-E", expr]),
+  ) as T;
 }
 
 /** `nix-build` of an expression; the output path. */
