@@ -93,6 +93,8 @@ const BINARY: Readonly<Record<string, [level: number, assoc: "left" | "right" | 
   "->": [14, "right"],
 };
 const NOT = 8;
+/** The smallest normal double; below it Nix cannot read a float literal. */
+const MIN_NORMAL = 2.2250738585072014e-308;
 
 interface Lowered {
   readonly expr: Expr;
@@ -101,6 +103,11 @@ interface Lowered {
 
 const term = (t: Term): Expr => ({ t: "term", term: t });
 const token = (text: string, num = false): Expr => term({ t: "token", text, num });
+
+/** A path literal in parentheses: a `.` or `-` next to it would be read as part of the path. */
+function isolatePath(t: Term): Term {
+  return t.t === "path" ? { t: "paren", expr: term(t) } : t;
+}
 
 function paren(l: Lowered): Term {
   return l.expr.t === "term" && l.level === TERM ? l.expr.term : { t: "paren", expr: l.expr };
@@ -141,6 +148,14 @@ function lowerL(e: NixExpr): Lowered {
       const v = e.value;
       if (!Number.isFinite(v))
         throw new NixDslError(`${v} has no Nix literal (only finite floats do)`);
+      const abs = Math.abs(v);
+      if (abs !== 0 && abs < MIN_NORMAL) {
+        // Nix reads float literals with strtod and rejects any that underflows ("invalid
+        // float"): write a subnormal as an exact quotient (abs · 2^52) / 2^52 (both normal).
+        const num = token(formatFloat(abs * 2 ** 52), true);
+        const a: Expr = v < 0 ? { t: "neg", expr: num } : num;
+        return { expr: { t: "op", a, op: "/", b: token(formatFloat(2 ** 52), true) }, level: 6 };
+      }
       if (v < 0 || Object.is(v, -0)) {
         return { expr: { t: "neg", expr: token(formatFloat(-v), true) }, level: NEGATE };
       }
@@ -207,8 +222,10 @@ function lowerL(e: NixExpr): Lowered {
         throw new NixDslError("a selection needs at least one attribute name");
       let base = lowerL(e.base);
       let sels = e.path.map(lowerSel);
-      // `(a.b).c` is `a.b.c`: merge plain selections.
+      // `(a.b).c` is `a.b.c`: merge plain selections. Not under an `or`: `(a.b).c or d`
+      // fails when `b` is missing, `a.b.c or d` gives `d`.
       if (
+        e.or === undefined &&
         base.expr.t === "term" &&
         base.expr.term.t === "select" &&
         base.expr.term.or === undefined
@@ -217,7 +234,8 @@ function lowerL(e: NixExpr): Lowered {
         base = { expr: term(base.expr.term.term), level: TERM };
       }
       const or = e.or === undefined ? undefined : asTerm(lowerL(e.or));
-      const t: Term = { t: "select", term: paren(base), sels, ...(or ? { or } : {}) };
+      // `./a.b` would lex as the path `./a.b`: a path base needs parentheses.
+      const t: Term = { t: "select", term: isolatePath(paren(base)), sels, ...(or ? { or } : {}) };
       return { expr: term(t), level: SELECT };
     }
     case "has":
@@ -228,7 +246,9 @@ function lowerL(e: NixExpr): Lowered {
       };
     case "unary": {
       const operand = lowerL(e.operand);
-      if (e.op === "-") return { expr: { t: "neg", expr: wrap(operand, SELECT) }, level: NEGATE };
+      // `-./a` (and `-/a`) would lex as one path: a path operand needs parentheses.
+      if (e.op === "-")
+        return { expr: { t: "neg", expr: term(isolatePath(asTerm(operand))) }, level: NEGATE };
       // `!` binds looser than arithmetic; parenthesise anything but terms, calls and `!` for clarity.
       const inner =
         operand.level <= NEGATE || operand.level === NOT
