@@ -43,6 +43,25 @@ export interface ResolvedGuest {
   readonly serialLog: string;
   /** The virtio-blk serial the guest finds its disk by (`/dev/disk/by-id/virtio-<serial>`). */
   readonly diskSerial: string;
+  /** The first install (`qemu-guest-<name>-install.service`). */
+  readonly install: ResolvedInstall;
+}
+
+export interface ResolvedInstall {
+  /** The guest's system is carried in the host's installer ISO (no network needed). */
+  readonly offline: boolean;
+  readonly timeoutSeconds: number;
+  /** Memory of the installer VM: the guest's, but at least enough to evaluate NixOS. */
+  readonly memoryMiB: number;
+  /** `qemu-guest-<name>-install` */
+  readonly unit: string;
+  /**
+   * `<stateDir>/install.tmp`: the private work directory (seed files, image-in-progress), next to
+   * the image so that publishing it is an atomic rename.
+   */
+  readonly workDir: string;
+  /** `<stateDir>/install.log`: the installer's serial console, kept after a failure. */
+  readonly log: string;
 }
 
 export interface ResolvedHost {
@@ -69,5 +88,6 @@ export const DEFAULT_SYSTEM = "x86_64-linux";
 export const DEFAULT_STATE_DIR = "/var/lib/qemu-guests";
 export const RUNTIME_ROOT = "/run/qemu-guests";
 export const DEFAULT_SHUTDOWN_TIMEOUT = 120;
+export const DEFAULT_INSTALL_TIMEOUT = 1800;
 /** Same for every guest: each guest sees only its own disk. At most 20 bytes (virtio-blk). */
 export const DISK_SERIAL = "vmflake-root";

@@ -6,6 +6,7 @@ import { isExpr } from "../dsl/index.ts";
 import { type Obj, boolean, integer, isPlainObject, list, object, string } from "./fields.ts";
 import { deriveMac, macProblem } from "./mac.ts";
 import {
+  DEFAULT_INSTALL_TIMEOUT,
   DEFAULT_NIXPKGS,
   DEFAULT_SHUTDOWN_TIMEOUT,
   DEFAULT_STATE_DIR,
@@ -19,11 +20,12 @@ import {
 } from "./model.ts";
 import { GUEST_USER_PREFIX, HOSTNAME, IFNAME, MAX_USER_NAME, defaultTap } from "./names.ts";
 import { Problems, SpecError, joinPath, show } from "./problems.ts";
+import { INSTALLER_MIN_MEMORY_MIB } from "./runtime/install-protocol.ts";
 import { formatSize, parseSize } from "./sizes.ts";
 import { sshKeyProblem } from "./ssh-keys.ts";
 
 const TOP_FIELDS = ["nixpkgs", "hosts"] as const;
-const HOST_FIELDS = ["system", "lan", "sshKeys", "stateDir", "guests"] as const;
+const HOST_FIELDS = ["system", "lan", "sshKeys", "stateDir", "offlineInstall", "guests"] as const;
 const LAN_FIELDS = ["nic", "bridge", "address", "bridgeMac", "bypassHostFirewall"] as const;
 const IPV4_FIELDS = ["addresses", "gateway", "dns"] as const;
 const GUEST_FIELDS = [
@@ -39,6 +41,8 @@ const GUEST_FIELDS = [
   "shutdownTimeout",
   "ipv4",
   "config",
+  "offlineInstall",
+  "installTimeout",
 ] as const;
 const SYSTEMS = ["x86_64-linux", "aarch64-linux"];
 
@@ -129,6 +133,11 @@ function resolveHost(p: Problems, name: string, value: unknown): ResolvedHost | 
     } else if (s !== undefined) stateDir = s;
   }
 
+  const offlineInstall =
+    h.offlineInstall === undefined
+      ? false
+      : (boolean(p, h.offlineInstall, `${path}.offlineInstall`) ?? false);
+
   const guests: ResolvedGuest[] = [];
   const guestsPath = `${path}.guests`;
   if (h.guests === undefined)
@@ -136,7 +145,16 @@ function resolveHost(p: Problems, name: string, value: unknown): ResolvedHost | 
   else if (!isPlainObject(h.guests)) p.add(guestsPath, "must be an object of guests by name");
   else {
     for (const [guestName, g] of Object.entries(h.guests)) {
-      const guest = resolveGuest(p, name, guestName, g, guestsPath, stateDir, hostKeys);
+      const guest = resolveGuest(
+        p,
+        name,
+        guestName,
+        g,
+        guestsPath,
+        stateDir,
+        hostKeys,
+        offlineInstall,
+      );
       if (guest !== undefined) guests.push(guest);
     }
   }
@@ -291,6 +309,7 @@ function resolveGuest(
   guestsPath: string,
   hostStateDir: string,
   hostKeys: readonly string[],
+  hostOfflineInstall: boolean,
 ): ResolvedGuest | undefined {
   const path = joinPath(guestsPath, name);
   const before = p.list.length;
@@ -343,6 +362,14 @@ function resolveGuest(
       ? DEFAULT_SHUTDOWN_TIMEOUT
       : integer(p, g.shutdownTimeout, `${path}.shutdownTimeout`, 1, 3600, "seconds");
   const ipv4 = g.ipv4 === undefined ? undefined : staticIPv4(p, g.ipv4, `${path}.ipv4`);
+  const offline =
+    g.offlineInstall === undefined
+      ? hostOfflineInstall
+      : boolean(p, g.offlineInstall, `${path}.offlineInstall`);
+  const installTimeout =
+    g.installTimeout === undefined
+      ? DEFAULT_INSTALL_TIMEOUT
+      : integer(p, g.installTimeout, `${path}.installTimeout`, 60, 86400, "seconds");
   let config: ResolvedGuest["config"];
   if (g.config !== undefined) {
     if (!isPlainObject(g.config) && !isExpr(g.config)) {
@@ -360,7 +387,9 @@ function resolveGuest(
     cpus === undefined ||
     tap === undefined ||
     autostart === undefined ||
-    shutdownTimeout === undefined
+    shutdownTimeout === undefined ||
+    offline === undefined ||
+    installTimeout === undefined
   ) {
     return undefined;
   }
@@ -391,6 +420,14 @@ function resolveGuest(
     qmpSocket: `${runtimeDir}/qmp.sock`,
     serialLog: `${stateDir}/console.log`,
     diskSerial: DISK_SERIAL,
+    install: {
+      offline,
+      timeoutSeconds: installTimeout,
+      memoryMiB: Math.max(Number(memoryBytes >> 20n), INSTALLER_MIN_MEMORY_MIB),
+      unit: `qemu-guest-${name}-install`,
+      workDir: `${stateDir}/install.tmp`,
+      log: `${stateDir}/install.log`,
+    },
   };
 }
 

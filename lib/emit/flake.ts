@@ -1,13 +1,15 @@
 /**
  * `flake.nix`: the contract of DESIGN.md — `nixosModules.<host>` (and `.default` for a single
- * host), `nixosConfigurations.<guest>`, `checks.<system>.*` that evaluate every module, and
- * `formatter.<system>`.
+ * host), `nixosConfigurations.<guest>`, `packages.<system>.installer-<host>` (the installer ISO),
+ * `checks.<system>.*` that evaluate every module, and `formatter.<system>`.
  */
 import * as n from "../../dsl/index.ts";
 import type { NixBinding, NixFile } from "../../dsl/index.ts";
 import type { ResolvedHost, ResolvedSpec } from "../model.ts";
 import { STATE_VERSION, generatedHeader } from "./header.ts";
-import { guestModulePath, hostModulePath } from "./paths.ts";
+import { INSTALLER_ARG } from "./host-module.ts";
+import { GUEST_SYSTEMS_ARG, installerPackageName, offlineGuests } from "./installer.ts";
+import { guestModulePath, hostModulePath, installerModulePath } from "./paths.ts";
 
 const self = n.ref("self");
 const nixpkgs = n.ref("nixpkgs");
@@ -15,7 +17,7 @@ const nixpkgs = n.ref("nixpkgs");
 export function flakeFile(spec: ResolvedSpec, source: string): NixFile {
   const outputs: NixBinding[] = [];
   for (const h of spec.hosts) {
-    outputs.push(n.bind(["nixosModules", h.name], n.path(`./${hostModulePath(h.name)}`)));
+    outputs.push(n.bind(["nixosModules", h.name], hostModule(h)));
   }
   if (spec.hosts.length === 1) {
     outputs.push(
@@ -34,6 +36,9 @@ export function flakeFile(spec: ResolvedSpec, source: string): NixFile {
   }
   for (const system of [...new Set(spec.hosts.map((h) => h.system))].sort()) {
     const hosts = spec.hosts.filter((h) => h.system === system);
+    for (const h of hosts) {
+      outputs.push(n.bind(["packages", system, installerPackageName(h.name)], installer(h)));
+    }
     outputs.push(n.bind(["checks", system], checks(hosts)));
     outputs.push(
       n.bind(["formatter", system], n.select(nixpkgs, "legacyPackages", system, "nixfmt")),
@@ -48,6 +53,34 @@ export function flakeFile(spec: ResolvedSpec, source: string): NixFile {
       n.bind("outputs", n.lambda({ formals: ["self", "nixpkgs"] }, n.attrs(outputs))),
     ]),
   };
+}
+
+/**
+ * The host module, given the host's installer ISO as a module argument. The key makes the module
+ * system take it once when both `nixosModules.default` and `nixosModules.<host>` are imported.
+ */
+function hostModule(h: ResolvedHost): n.NixExpr {
+  return n.attrs([
+    n.bind("key", `vmflake#nixosModules.${h.name}`),
+    n.bind("imports", [n.path(`./${hostModulePath(h.name)}`)]),
+    n.bind(
+      ["_module", "args", INSTALLER_ARG],
+      n.select(self, "packages", h.system, installerPackageName(h.name)),
+    ),
+  ]);
+}
+
+/** The installer ISO of a host; offline guests' systems reach it as a module argument. */
+function installer(h: ResolvedHost): n.NixExpr {
+  const modules: n.NixValue[] = [n.path(`./${installerModulePath(h.name)}`)];
+  if (offlineGuests(h).length > 0) {
+    modules.push(
+      n.attrs([
+        n.bind(["_module", "args", GUEST_SYSTEMS_ARG], n.select(self, "nixosConfigurations")),
+      ]),
+    );
+  }
+  return n.select(nixpkgs.lib.nixosSystem({ modules }), "config", "system", "build", "isoImage");
 }
 
 /**

@@ -1,22 +1,59 @@
 /**
  * `modules/<host>.nix`: the NixOS module a host imports. Per guest: a system user, a tap owned
- * by it on the LAN bridge, and `qemu-guest-<name>.service` running QEMU (see
- * shared/reference/qemu-on-nixos.md §2–5 for the reasons behind each setting).
+ * by it on the LAN bridge, `qemu-guest-<name>.service` running QEMU, and
+ * `qemu-guest-<name>-install.service`, the first install (see shared/reference/qemu-on-nixos.md
+ * §2–7 for the reasons behind each setting). The flake hands the module the host's installer ISO
+ * as the module argument `vmflakeInstaller`.
  */
 import * as n from "../../dsl/index.ts";
 import type { NixBinding, NixFile, NixValue } from "../../dsl/index.ts";
 import type { ResolvedGuest, ResolvedHost } from "../model.ts";
 import { netDeviceUnit } from "../names.ts";
+import {
+  installGuestScript,
+  installGuestScriptInputs,
+  installKillAfterSeconds,
+  installUnitMarginSeconds,
+} from "../runtime/install-guest-script.ts";
+import { installToken } from "../runtime/install-protocol.ts";
+import { installQemuArgs } from "../runtime/install-qemu-args.ts";
 import { prepareDiskScript, prepareDiskScriptInputs } from "../runtime/prepare-disk-script.ts";
 import { qemuArgs } from "../runtime/qemu-args.ts";
 import { stopScript, stopScriptInputs } from "../runtime/stop-script.ts";
 import { generatedHeader } from "./header.ts";
-import { shellLines } from "./shell.ts";
+import { installerIsoFile } from "./installer.ts";
+import { shellLines, shellWord } from "./shell.ts";
 
 const { lib, pkgs } = n;
 
 /** Extra seconds systemd waits beyond the stop script's own deadline before it kills QEMU. */
 const STOP_MARGIN = 30;
+
+/** The sandbox of a guest's QEMU, for its guest unit and its install unit alike. */
+const hardening = {
+  DevicePolicy: "closed",
+  DeviceAllow: ["/dev/kvm rw", "/dev/net/tun rw", "/dev/vhost-net rw"],
+  NoNewPrivileges: true,
+  ProtectSystem: "strict",
+  ProtectHome: true,
+  PrivateTmp: true,
+  ProtectKernelTunables: true,
+  ProtectKernelModules: true,
+  ProtectKernelLogs: true,
+  ProtectControlGroups: true,
+  ProtectClock: true,
+  ProtectHostname: true,
+  RestrictSUIDSGID: true,
+  RestrictRealtime: true,
+  RestrictNamespaces: true,
+  LockPersonality: true,
+  RestrictAddressFamilies: ["AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK"],
+  CapabilityBoundingSet: "",
+  UMask: "0027",
+} as const satisfies { [key: string]: NixValue };
+
+/** The module argument that carries the host's installer ISO (set by the flake). */
+export const INSTALLER_ARG = "vmflakeInstaller";
 
 export function hostModuleFile(host: ResolvedHost, source: string): NixFile {
   const scripts = [
@@ -30,6 +67,30 @@ export function hostModuleFile(host: ResolvedHost, source: string): NixFile {
       comment: "Grows a guest's image to its declared size before QEMU starts; never shrinks.",
     }),
   ];
+  if (host.guests.length > 0) {
+    scripts.push(
+      n.bind(
+        "installGuest",
+        app("vmflake-install-guest", installGuestScriptInputs, installGuestScript),
+        {
+          comment: [
+            "A guest's first install: boots the installer ISO with a read-only seed drive under a",
+            "timeout and publishes the image only on the installer's INSTALL_OK <nonce>.",
+          ],
+        },
+      ),
+    );
+  }
+  if (host.guests.some((g) => !g.install.offline)) {
+    scripts.push(
+      n.bind("flakeSource", flakeSource(), {
+        comment: [
+          "This flake's own files, which network installs hand to the installer on the seed",
+          "drive: it installs nixosConfigurations.<guest> from them with nixos-install --flake.",
+        ],
+      }),
+    );
+  }
   const body: NixBinding[] = [
     n.bind(["boot", "kernelModules"], ["tun", "vhost_net"], {
       comment: "Taps and vhost-net, loaded at boot: the sandboxed guests cannot load modules.",
@@ -39,7 +100,10 @@ export function hostModuleFile(host: ResolvedHost, source: string): NixFile {
   ];
   return {
     comment: generatedHeader(source, `host ${host.name}`),
-    body: n.module(["lib", "pkgs"], n.let_(scripts, n.attrs(body))),
+    body: n.module(
+      ["lib", "pkgs", ...(host.guests.length > 0 ? [INSTALLER_ARG] : [])],
+      n.let_(scripts, n.attrs(body)),
+    ),
   };
 }
 
@@ -107,6 +171,7 @@ function bridge(host: ResolvedHost): NixBinding[] {
 function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
   const tapUnit = `${g.tap}-netdev.service`;
   const tapDevice = netDeviceUnit(g.tap);
+  const installUnit = `${g.install.unit}.service`;
   const args = qemuArgs({
     name: g.name,
     cpus: g.cpus,
@@ -125,7 +190,10 @@ function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
     // The tap's device unit exists with both network backends; its -netdev.service only with the
     // scripted one, where it is the unit that deletes the tap, so the guest is part of it.
     bindsTo: [tapDevice],
-    after: ["network.target", tapDevice, tapUnit, `${host.lan.bridge}-netdev.service`],
+    // The first install runs before, and only while the image is missing (a skipped condition
+    // satisfies Requires=; BindsTo= would stop the guest, systemd.unit(5)).
+    requires: [installUnit],
+    after: ["network.target", tapDevice, tapUnit, `${host.lan.bridge}-netdev.service`, installUnit],
     partOf: [tapUnit],
     restartIfChanged: false,
     startLimitIntervalSec: 300,
@@ -143,25 +211,7 @@ function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
       TimeoutStopSec: g.shutdownTimeout + STOP_MARGIN,
       Restart: "on-failure",
       RestartSec: 10,
-      DevicePolicy: "closed",
-      DeviceAllow: ["/dev/kvm rw", "/dev/net/tun rw", "/dev/vhost-net rw"],
-      NoNewPrivileges: true,
-      ProtectSystem: "strict",
-      ProtectHome: true,
-      PrivateTmp: true,
-      ProtectKernelTunables: true,
-      ProtectKernelModules: true,
-      ProtectKernelLogs: true,
-      ProtectControlGroups: true,
-      ProtectClock: true,
-      ProtectHostname: true,
-      RestrictSUIDSGID: true,
-      RestrictRealtime: true,
-      RestrictNamespaces: true,
-      LockPersonality: true,
-      RestrictAddressFamilies: ["AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK"],
-      CapabilityBoundingSet: "",
-      UMask: "0027",
+      ...hardening,
     },
     script,
   };
@@ -180,5 +230,106 @@ function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
       virtualOwner: g.user,
     }),
     n.bind(["systemd", "services", g.unit], service),
+    n.bind(["systemd", "services", g.install.unit], installService(host, g), {
+      comment: [
+        `The first install of ${g.name}: runs only while its image is missing. On failure the log`,
+        `${g.install.log} stays and the next start of the guest tries again.`,
+      ],
+    }),
   ];
+}
+
+/** `qemu-guest-<name>-install.service`: boots the installer ISO to create the guest's image. */
+function installService(host: ResolvedHost, g: ResolvedGuest): { [key: string]: NixValue } {
+  const network = !g.install.offline;
+  const tapDevice = netDeviceUnit(g.tap);
+  const qemu = installQemuArgs({
+    name: g.name,
+    cpus: g.cpus,
+    memoryMiB: g.install.memoryMiB,
+    workDir: g.install.workDir,
+    diskSerial: g.diskSerial,
+    log: g.install.log,
+    ...(g.vnc ? { vnc: g.vnc } : {}),
+    ...(network ? { net: { tap: g.tap, mac: g.mac } } : {}),
+  });
+  const options: [string, string | (string | n.NixExpr)[]][] = [
+    ["--host", host.name],
+    ["--guest", g.name],
+    ["--image", g.imagePath],
+    ["--disk-bytes", g.diskBytes.toString()],
+    ["--disk-serial", g.diskSerial],
+    ["--work", g.install.workDir],
+    ["--log", g.install.log],
+    ["--timeout", String(g.install.timeoutSeconds)],
+    ["--token", installToken(host.name)],
+    ["--iso", [n.v(INSTALLER_ARG), `/${installerIsoFile(host.name)}`]],
+    ...(network ? [["--flake", [n.v("flakeSource")]] as [string, n.NixExpr[]]] : []),
+  ];
+  // One option per line, as in the guest unit; store paths are interpolated, the rest quoted.
+  const parts: (string | n.NixExpr)[] = ["exec ", lib.getExe(n.v("installGuest"))];
+  for (const [flag, value] of options) {
+    parts.push(` \\\n  ${flag} `);
+    if (typeof value === "string") parts.push(shellWord(value));
+    else parts.push(...value);
+  }
+  parts.push(" \\\n  -- \\\n  ", lib.getExe(pkgs.qemu_kvm));
+  for (const line of shellLines(qemu)) parts.push(` \\\n  ${line}`);
+  parts.push("\n");
+  return {
+    description: `First install of QEMU guest ${g.name}`,
+    ...(network
+      ? {
+          bindsTo: [tapDevice],
+          after: [
+            "network.target",
+            tapDevice,
+            `${g.tap}-netdev.service`,
+            `${host.lan.bridge}-netdev.service`,
+          ],
+        }
+      : {}),
+    unitConfig: { ConditionPathExists: `!${g.imagePath}` },
+    // A host rebuild must not restart (and so abort) an install in progress.
+    restartIfChanged: false,
+    serviceConfig: {
+      Type: "oneshot",
+      User: g.user,
+      Group: g.user,
+      StateDirectory: g.stateDirectory,
+      StateDirectoryMode: "0750",
+      TimeoutStartSec:
+        g.install.timeoutSeconds + installKillAfterSeconds + installUnitMarginSeconds,
+      ...hardening,
+    },
+    script: n.concat(parts),
+  };
+}
+
+/**
+ * This flake's own files: flake.nix, flake.lock (when there is one) and modules/, copied from the
+ * flake's directory by `builtins.path` with a filter (lib.fileset would read better, but needs
+ * `builtins.readFileType`, which Nix before 2.14 lacks).
+ */
+function flakeSource(): n.NixExpr {
+  const root = n.path("../.");
+  const name = n.v("name");
+  return n.builtins.path({
+    name: "vmflake-flake",
+    path: root,
+    filter: n.lambda(
+      "path",
+      n.lambda(
+        "_type",
+        n.let_(
+          [n.bind("name", lib.removePrefix(n.nix`${n.builtins.toString(root)}/`, n.v("path")))],
+          n.op(
+            n.builtins.elem(name, ["flake.nix", "flake.lock", "modules"]),
+            "||",
+            lib.hasPrefix("modules/", name),
+          ),
+        ),
+      ),
+    ),
+  });
 }

@@ -4,7 +4,8 @@ import type { ResolvedSpec } from "../model.ts";
 import { flakeFile } from "./flake.ts";
 import { guestSystemFile } from "./guest-system.ts";
 import { hostModuleFile } from "./host-module.ts";
-import { FLAKE_PATH, guestModulePath, hostModulePath } from "./paths.ts";
+import { installerModuleFile } from "./installer.ts";
+import { FLAKE_PATH, guestModulePath, hostModulePath, installerModulePath } from "./paths.ts";
 
 /** One output file: where it goes and what it holds. */
 export interface OutputFile {
@@ -20,6 +21,7 @@ export function emitFlake(spec: ResolvedSpec, source: string): OutputFile[] {
     for (const g of h.guests) {
       files.push({ path: guestModulePath(h.name, g.name), file: guestSystemFile(h, g, source) });
     }
+    files.push({ path: installerModulePath(h.name), file: installerModuleFile(h, source) });
   }
   return files;
 }

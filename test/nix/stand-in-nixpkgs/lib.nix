@@ -64,24 +64,13 @@ let
     getExe = drv: "${drv}/bin/${drv.meta.mainProgram}";
     # Stand-in: no priorities here, so a forced definition is just the definition.
     mkForce = value: value;
-    # Stand-in for lib.fileset: a file set is a list of paths; toSource copies those under root
-    # (directories whole) into the store, as a source named "source" like the real one.
-    fileset = {
-      maybeMissing = p: if builtins.pathExists p then [ p ] else [ ];
-      unions = builtins.concatMap (s: if builtins.isList s then s else [ s ]);
-      toSource =
-        { root, fileset }:
-        let
-          files = map toString (if builtins.isList fileset then fileset else [ fileset ]);
-          keep =
-            path: builtins.any (f: path == f || hasPrefix "${path}/" f || hasPrefix "${f}/" path) files;
-        in
-        builtins.path {
-          path = root;
-          name = "source";
-          filter = path: _type: keep path;
-        };
-    };
+    inherit hasPrefix;
+    removePrefix =
+      prefix: s:
+      if hasPrefix prefix s then
+        builtins.substring (builtins.stringLength prefix) (builtins.stringLength s) s
+      else
+        s;
     nixosSystem =
       { modules, ... }:
       let

@@ -1,0 +1,106 @@
+/**
+ * The real NixOS tier: the emitted flake evaluated with a real nixpkgs (`NIXPKGS=/path`), through a
+ * small host flake that imports it the way a user's host flake does (`inputs.vms.inputs.nixpkgs
+ * .follows = "nixpkgs"`). Only evaluation: nothing is built.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { nixEnv } from "../../support/tools.ts";
+
+/** `NIXPKGS` as a store path (`path:` inputs on a store path are not re-imported each time). */
+export function nixpkgsStorePath(nixpkgs: string): string {
+  if (/^\/nix\/store\/[a-z0-9]{32}-[^/]+$/.test(nixpkgs)) return nixpkgs;
+  // Slow once (hashes the tree), then the same store path every time.
+  return execFileSync("nix", ["store", "add-path", "--name", "source", nixpkgs], {
+    env: nixEnv,
+    encoding: "utf8",
+  }).trim();
+}
+
+/**
+ * Writes a host flake in `dir` for host `host` of the emitted flake in `vms`: a NixOS system
+ * with `vms.nixosModules.<host>` and the few settings a real host has anyway, plus `installer`,
+ * the installer's configuration evaluated as the emitted flake's package is.
+ */
+export function writeHostFlake(dir: string, vms: string, nixpkgs: string, host: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, "flake.nix"),
+    `{
+  inputs.nixpkgs.url = "path:${nixpkgs}";
+  inputs.vms.url = "path:${vms}";
+  inputs.vms.inputs.nixpkgs.follows = "nixpkgs";
+  outputs = { self, nixpkgs, vms }: {
+    nixosConfigurations.host = nixpkgs.lib.nixosSystem {
+      modules = [
+        vms.nixosModules.${host}
+        {
+          nixpkgs.hostPlatform = "x86_64-linux";
+          networking.hostName = "${host}";
+          boot.loader.grub.device = "nodev";
+          fileSystems."/" = { device = "/dev/disk/by-label/nixos"; fsType = "ext4"; };
+          system.stateVersion = "26.05";
+        }
+      ];
+    };
+    installer = (nixpkgs.lib.nixosSystem {
+      modules = [
+        "\${vms}/modules/installer/${host}.nix"
+        { _module.args.guestSystems = vms.nixosConfigurations; }
+      ];
+    }).config;
+    inherit vms;
+  };
+}
+`,
+  );
+}
+
+export interface Timed<T> {
+  value: T;
+  seconds: number;
+  maxRssMiB: number;
+}
+
+/**
+ * `nix eval --json` of `attr` in the flake in `dir` (without the evaluation cache, so that every
+ * run evaluates), with `apply` applied when given; timed with /usr/bin/time.
+ */
+export function nixEvalJson<T>(dir: string, attr: string, apply?: string): Timed<T> {
+  const args = ["nix", "eval", "--option", "eval-cache", "false", "--json", `${dir}#${attr}`];
+  if (apply !== undefined) args.push("--apply", apply);
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", ...args], {
+    env: nixEnv,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const lines = r.stderr.trim().split("\n");
+  const [seconds, kb] = lines[lines.length - 1]!.split(" ").map(Number);
+  if (r.status !== 0) throw new Error(`nix eval ${attr} failed:\n${r.stderr}`);
+  return { value: JSON.parse(r.stdout) as T, seconds: seconds!, maxRssMiB: Math.round(kb! / 1024) };
+}
+
+/** Locks the host flake (writes flake.lock), so timed evaluations measure evaluation only. */
+export function lockFlake(dir: string): void {
+  execFileSync("nix", ["flake", "lock", dir], { env: nixEnv, stdio: "pipe" });
+}
+
+/** `nix flake check --no-build` of the flake in `dir` with nixpkgs overridden; its output. */
+export function flakeCheck(dir: string, nixpkgs: string): string {
+  const r = spawnSync(
+    "nix",
+    [
+      "flake",
+      "check",
+      "--no-build",
+      "--override-input",
+      "nixpkgs",
+      `path:${nixpkgs}`,
+      `path:${dir}`,
+    ],
+    { env: nixEnv, encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`nix flake check failed:\n${r.stderr}`);
+  return r.stderr;
+}

@@ -1,0 +1,115 @@
+/**
+ * Running a unit's script the way systemd runs it for the install unit: as the guest's system
+ * user (created here as NixOS would from `users.users`), in the state directory systemd would
+ * create (`StateDirectory=` with its mode), and for a network install with the guest's tap present
+ * (in a network namespace of the test's own, owned by that user).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { chownSync, mkdirSync, chmodSync } from "node:fs";
+import { dirname } from "node:path";
+
+function sh(cmd: string, args: readonly string[]): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+export interface SystemUser {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+/** Creates a system user with a group of the same name (as `isSystemUser` + `group` do). */
+export function addSystemUser(name: string): SystemUser {
+  sh("useradd", [
+    "--system",
+    "--user-group",
+    "--no-create-home",
+    "--shell",
+    "/usr/sbin/nologin",
+    name,
+  ]);
+  return {
+    name,
+    uid: Number(sh("id", ["-u", name]).trim()),
+    gid: Number(sh("id", ["-g", name]).trim()),
+  };
+}
+
+export function removeSystemUser(name: string): void {
+  spawnSync("userdel", [name]);
+  spawnSync("groupdel", [name]);
+}
+
+/** `StateDirectory=`: the directory (under /var/lib) owned by the user with the given mode. */
+export function makeStateDirectory(path: string, user: SystemUser, mode: number): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  mkdirSync(path, { recursive: true });
+  chownSync(path, user.uid, user.gid);
+  chmodSync(path, mode);
+}
+
+/** A network namespace holding persistent taps owned by users, as NixOS creates them. */
+export interface Netns {
+  name: string;
+  addTap(tap: string, owner: SystemUser): void;
+  remove(): void;
+}
+
+export function createNetns(name: string): Netns {
+  sh("ip", ["netns", "add", name]);
+  return {
+    name,
+    addTap(tap, owner) {
+      sh("ip", ["-n", name, "tuntap", "add", "dev", tap, "mode", "tap", "user", String(owner.uid)]);
+      sh("ip", ["-n", name, "link", "set", tap, "up"]);
+    },
+    remove() {
+      spawnSync("ip", ["netns", "delete", name]);
+    },
+  };
+}
+
+export interface ScriptResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/**
+ * Runs `script` (a unit's `script` text) with bash -e as systemd's NixOS wrapper does, as `user`,
+ * with umask 0027 (the unit's UMask=), optionally inside `netns`.
+ */
+export function runUnitScript(
+  script: string,
+  user: SystemUser,
+  opts: { netns?: string } = {},
+): Promise<ScriptResult> {
+  const setpriv = [
+    "setpriv",
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    "--clear-groups",
+    "--",
+    "bash",
+    "-e",
+    "-c",
+    `umask 0027\n${script}`,
+  ];
+  const argv = opts.netns ? ["ip", "netns", "exec", opts.netns, ...setpriv] : setpriv;
+  const started = performance.now();
+  const child = spawn(argv[0]!, argv.slice(1), {
+    env: { PATH: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", LANG: "C.UTF-8" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr, ms: performance.now() - started }));
+  });
+}
