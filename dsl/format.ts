@@ -482,8 +482,14 @@ function prettyParam(p: Param): Doc {
       const docs = p.attrs.map((a, i) => {
         const last = i === p.attrs.length - 1 && !p.ellipsis;
         const comma = last ? trailing(",") : text(",");
-        if (a.def === undefined) return cat(text(a.name), comma);
-        return group(cat(text(a.name), hardspace, nest(cat(text("?"), absorbRHS(a.def))), comma));
+        const def = a.def;
+        if (def === undefined) return cat(text(a.name), comma);
+        // The last formal's trailing comma is outside its group (nixfmt renders it
+        // `pretty (ParamAttr name def Nothing) <> trailing ","`): it shows whenever the
+        // pattern is expanded, even when `name ? default` itself fits on one line.
+        const attr = (c: Doc): Doc =>
+          group(cat(text(a.name), hardspace, nest(cat(text("?"), absorbRHS(def))), c));
+        return last ? cat(attr([]), comma) : attr(comma);
       });
       if (p.ellipsis) docs.push(text("..."));
       const sep = canFlattenAttrs(p.attrs) ? line : hardline;
