@@ -62,6 +62,24 @@ export function nixParse(source: string, opts: { dir?: string } = {}): string {
   return nixInstantiate("parse", source, opts).trim();
 }
 
+/**
+ * `nix-instantiate --parse` of several files in one call: their parsed forms, in order (Nix
+ * prints each on one line).
+ */
+export function nixParseFiles(files: readonly string[], dir = tempDir()): string[] {
+  const names = files.map((text, i) => {
+    const name = join(dir, `file${i}.nix`);
+    writeFileSync(name, text);
+    return name;
+  });
+  const out = run(["--parse", ...names], dir)
+    .trimEnd()
+    .split("\n");
+  if (out.length !== files.length)
+    throw new Error(`expected ${files.length} parses, got ${out.length}`);
+  return out;
+}
+
 /** JSON.parse, but integers become bigint (Nix prints int64 exactly; doubles cannot hold it). */
 export function parseJsonExact(text: string): Json {
   let i = 0;

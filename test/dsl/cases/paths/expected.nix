@@ -1,0 +1,14 @@
+[
+  ./modules/host.nix
+  ../shared
+  /etc/hosts
+  /.
+  ./a-b+c_d.e
+  (./. + "/with space")
+  (./. + "/trailing/")
+  (./. + "/relative/no-dot")
+  (/. + "/abs/with space")
+  (./. + "/a\${b}")
+  (import (./. + "/with space.nix"))
+  (./set.nix).value
+]
