@@ -19,42 +19,43 @@
       host-study =
         nixpkgs.legacyPackages.x86_64-linux.runCommand "host-study-eval" { }
           "echo ${
-            (nixpkgs.lib.nixosSystem {
-              modules = [
-                self.nixosModules.study
-                {
-                  nixpkgs = {
-                    hostPlatform = "x86_64-linux";
-                  };
-                  networking = {
-                    hostName = "study";
-                  };
-                  boot = {
-                    loader = {
-                      grub = {
-                        device = "nodev";
+            builtins.unsafeDiscardStringContext
+              (nixpkgs.lib.nixosSystem {
+                modules = [
+                  self.nixosModules.study
+                  {
+                    nixpkgs = {
+                      hostPlatform = "x86_64-linux";
+                    };
+                    networking = {
+                      hostName = "study";
+                    };
+                    boot = {
+                      loader = {
+                        grub = {
+                          device = "nodev";
+                        };
                       };
                     };
-                  };
-                  fileSystems = {
-                    "/" = {
-                      device = "/dev/disk/by-label/nixos";
-                      fsType = "ext4";
+                    fileSystems = {
+                      "/" = {
+                        device = "/dev/disk/by-label/nixos";
+                        fsType = "ext4";
+                      };
                     };
-                  };
-                  system = {
-                    stateVersion = "26.05";
-                  };
-                }
-              ];
-            }).config.system.build.toplevel.drvPath
+                    system = {
+                      stateVersion = "26.05";
+                    };
+                  }
+                ];
+              }).config.system.build.toplevel.drvPath
           } > $out";
       guest-alice =
         nixpkgs.legacyPackages.x86_64-linux.runCommand "guest-alice-eval" { }
-          "echo ${self.nixosConfigurations.alice.config.system.build.toplevel.drvPath} > $out";
+          "echo ${builtins.unsafeDiscardStringContext self.nixosConfigurations.alice.config.system.build.toplevel.drvPath} > $out";
       guest-bob =
         nixpkgs.legacyPackages.x86_64-linux.runCommand "guest-bob-eval" { }
-          "echo ${self.nixosConfigurations.bob.config.system.build.toplevel.drvPath} > $out";
+          "echo ${builtins.unsafeDiscardStringContext self.nixosConfigurations.bob.config.system.build.toplevel.drvPath} > $out";
     };
     formatter.x86_64-linux = nixpkgs.legacyPackages.x86_64-linux.nixfmt;
   };

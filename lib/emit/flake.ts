@@ -85,7 +85,9 @@ function installer(h: ResolvedHost): n.NixExpr {
 
 /**
  * Evaluation checks: building one forces the evaluation of a minimal host with the module, and
- * of each guest system, without building either (only their derivation paths are used).
+ * of each guest system, without building either (only their derivation paths are used, as text:
+ * `nix flake check --no-build` evaluates read-only, so a check that depended on a .drv that was
+ * never written would fail with "is not valid" on a fresh machine).
  */
 function checks(hosts: readonly ResolvedHost[]): n.NixExpr {
   const system = hosts[0]!.system;
@@ -95,7 +97,7 @@ function checks(hosts: readonly ResolvedHost[]): n.NixExpr {
       n.select(pkgs, "runCommand"),
       `${name}-eval`,
       {},
-      n.nix`echo ${n.select(toplevel, "drvPath")} > $out`,
+      n.nix`echo ${n.builtins.unsafeDiscardStringContext(n.select(toplevel, "drvPath"))} > $out`,
     );
   const bindings: NixBinding[] = [];
   for (const h of hosts) {
