@@ -7,6 +7,7 @@ import {
   type Doc,
   GroupKind,
   cat,
+  catAll,
   comment,
   group,
   hardline,
@@ -227,9 +228,9 @@ function prettyLine(parts: Line): Doc {
   }
   if (first !== undefined && first.t === "text") {
     const indentation = /^\s*/.exec(first.text)![0].length;
-    return cat(text(first.text), offset(indentation, cat(...parts.slice(1).map(prettyPart))));
+    return cat(text(first.text), offset(indentation, catAll(parts.slice(1).map(prettyPart))));
   }
-  return cat(...parts.map(prettyPart));
+  return catAll(parts.map(prettyPart));
 }
 
 function prettySimpleString(l: Line): Doc {
@@ -447,8 +448,8 @@ function prettyOp(forceFirstTermWide: boolean, e: Expr, op: string): Doc {
     return cat(hardspace, prettyExpr(x));
   };
   return group(
-    cat(
-      ...operands.map(([o, x]) => {
+    catAll(
+      operands.map(([o, x]) => {
         if (o === null) {
           return forceFirstTermWide && x.t === "term" && isAbsorbable(x.term)
             ? prettyTermWide(x.term)

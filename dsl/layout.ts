@@ -85,6 +85,11 @@ export const newline: Doc = spacing(Sp.Newlines + 1);
 
 /** Concatenate docs. */
 export function cat(...docs: Doc[]): Doc {
+  return catAll(docs);
+}
+
+/** Concatenate a list of docs (any length: no argument spreading, so no stack limit). */
+export function catAll(docs: readonly Doc[]): Doc {
   let n = 0;
   for (const d of docs) n += d.length;
   const out: DocE[] = new Array<DocE>(n);
@@ -119,7 +124,7 @@ export function join(sep: Doc, docs: readonly Doc[]): Doc {
     if (i > 0) parts.push(sep);
     parts.push(d);
   });
-  return cat(...parts);
+  return catAll(parts);
 }
 
 export function surround(outside: Doc, inner: Doc): Doc {
