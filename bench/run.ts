@@ -3,6 +3,7 @@
  * exports `run(): Promise<void>`, which prints its own numbers. To add one, import it and
  * append it to `benchmarks`. `npm run bench -- <name>…` runs only the named ones.
  */
+import * as build from "./build.ts";
 import * as dslPrint from "./dsl-print.ts";
 
 interface Benchmark {
@@ -10,7 +11,10 @@ interface Benchmark {
   readonly run: () => Promise<void>;
 }
 
-const benchmarks: readonly Benchmark[] = [{ name: "dsl-print", run: dslPrint.run }];
+const benchmarks: readonly Benchmark[] = [
+  { name: "dsl-print", run: dslPrint.run },
+  { name: "build", run: build.run },
+];
 
 const only = process.argv.slice(2);
 const unknown = only.filter((name) => !benchmarks.some((b) => b.name === name));
