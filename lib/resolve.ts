@@ -80,6 +80,7 @@ export function resolveSpec(input: unknown): ResolvedSpec {
   }
 
   const hosts: ResolvedHost[] = [];
+  const ids: Identities = { hosts: [], guests: [] };
   const hostsObj =
     top.hosts === undefined ? undefined : isPlainObject(top.hosts) ? top.hosts : undefined;
   if (top.hosts === undefined) p.add("hosts", "is missing; describe at least one host");
@@ -87,10 +88,10 @@ export function resolveSpec(input: unknown): ResolvedSpec {
   else if (Object.keys(hostsObj).length === 0)
     p.add("hosts", "is empty; describe at least one host");
   for (const [name, value] of Object.entries(hostsObj ?? {})) {
-    const host = resolveHost(p, name, value);
+    const host = resolveHost(p, name, value, ids);
     if (host !== undefined) hosts.push(host);
   }
-  checkAcrossHosts(p, hosts, hostsObj ?? {});
+  checkUnique(p, ids, hostsObj ?? {});
   if (p.list.length > 0) throw new SpecError(p.list);
   return { nixpkgs, hosts };
 }
@@ -100,7 +101,12 @@ function hostnameProblem(name: string, what: string): string | undefined {
   return `${show(name)} is not a valid ${what} name: use a lowercase DNS label (a–z, 0–9 and inner "-", starting with a letter, at most 63 characters)`;
 }
 
-function resolveHost(p: Problems, name: string, value: unknown): ResolvedHost | undefined {
+function resolveHost(
+  p: Problems,
+  name: string,
+  value: unknown,
+  ids: Identities,
+): ResolvedHost | undefined {
   const path = joinPath("hosts", name);
   const before = p.list.length;
   const bad = hostnameProblem(name, "host");
@@ -154,11 +160,12 @@ function resolveHost(p: Problems, name: string, value: unknown): ResolvedHost | 
         stateDir,
         hostKeys,
         offlineInstall,
+        ids,
       );
       if (guest !== undefined) guests.push(guest);
     }
   }
-  if (lan !== undefined) checkWithinHost(p, guestsPath, lan, guests);
+  if (lan !== undefined) ids.hosts.push({ name, lan });
   if (p.list.length > before || lan === undefined) return undefined;
   return { name, system, lan, stateDir, guests };
 }
@@ -310,6 +317,7 @@ function resolveGuest(
   hostStateDir: string,
   hostKeys: readonly string[],
   hostOfflineInstall: boolean,
+  ids: Identities,
 ): ResolvedGuest | undefined {
   const path = joinPath(guestsPath, name);
   const before = p.list.length;
@@ -348,13 +356,15 @@ function resolveGuest(
   }
   const tap =
     g.tap === undefined ? defaultTap(name) : ifname(p, g.tap, `${path}.tap`, "tap interface");
-  let mac = deriveMac(host, name);
+  let mac: string | undefined = deriveMac(host, name);
   if (g.mac !== undefined) {
     const m = string(p, g.mac, `${path}.mac`);
     const why = m === undefined ? undefined : macProblem(m.toLowerCase());
     if (why) p.add(`${path}.mac`, why);
-    else if (m !== undefined) mac = m.toLowerCase();
+    mac = m === undefined || why ? undefined : m.toLowerCase();
   }
+  // Recorded even when other fields are wrong, so clashes are reported in the same run.
+  ids.guests.push({ host, name, path, tap, mac, display });
   const autostart = g.autostart === undefined ? true : boolean(p, g.autostart, `${path}.autostart`);
   const ownKeys = sshKeys(p, g.sshKeys, `${path}.sshKeys`);
   const shutdownTimeout =
@@ -386,6 +396,7 @@ function resolveGuest(
     diskBytes === undefined ||
     cpus === undefined ||
     tap === undefined ||
+    mac === undefined ||
     autostart === undefined ||
     shutdownTimeout === undefined ||
     offline === undefined ||
@@ -431,62 +442,73 @@ function resolveGuest(
   };
 }
 
-/** Per host: VNC displays and taps unique, taps distinct from the NIC and the bridge. */
-function checkWithinHost(
-  p: Problems,
-  guestsPath: string,
-  lan: ResolvedHost["lan"],
-  guests: readonly ResolvedGuest[],
-): void {
-  const displays = new Map<number, string>();
-  const taps = new Map<string, string>();
-  for (const g of guests) {
-    const path = joinPath(guestsPath, g.name);
-    if (g.vnc !== undefined) {
-      const other = displays.get(g.vnc.display);
-      if (other !== undefined)
-        p.add(
-          `${path}.vnc`,
-          `display ${g.vnc.display} is already used by guest ${other} on this host`,
-        );
-      else displays.set(g.vnc.display, g.name);
-    }
-    const other = taps.get(g.tap);
-    if (other !== undefined)
-      p.add(`${path}.tap`, `${show(g.tap)} is already the tap of guest ${other} on this host`);
-    else taps.set(g.tap, g.name);
-    if (g.tap === lan.nic || g.tap === lan.bridge) {
-      p.add(
-        `${path}.tap`,
-        `${show(g.tap)} is the host's ${g.tap === lan.nic ? "NIC" : "bridge"}; a guest needs a tap of its own`,
-      );
-    }
-  }
+/** What must be unique, recorded for every host and guest whatever else is wrong with them. */
+interface Identities {
+  readonly hosts: { readonly name: string; readonly lan: ResolvedHost["lan"] }[];
+  readonly guests: {
+    readonly host: string;
+    readonly name: string;
+    readonly path: string;
+    readonly tap: string | undefined;
+    readonly mac: string | undefined;
+    readonly display: number | undefined;
+  }[];
 }
 
-/** Across hosts: guest names and MACs are unique on the LAN. */
-function checkAcrossHosts(p: Problems, hosts: readonly ResolvedHost[], raw: Obj): void {
-  const guestNames = new Map<string, string>();
+/**
+ * Names, taps, VNC displays and MACs that must not clash: guest names and MACs across all hosts
+ * (they share a LAN; bridge MACs included), displays and taps per host (taps also distinct from
+ * the host's NIC and bridge).
+ */
+function checkUnique(p: Problems, ids: Identities, rawHosts: Obj): void {
+  const names = new Map<string, string>();
   const macs = new Map<string, string>();
-  for (const h of hosts) {
-    for (const g of h.guests) {
-      const path = joinPath(joinPath(joinPath("hosts", h.name), "guests"), g.name);
-      const owner = guestNames.get(g.name);
-      if (owner !== undefined)
-        p.add(
-          path,
-          `guest name ${show(g.name)} is also used on host ${owner}; guests are hostnames on a LAN, so names must be unique`,
-        );
-      else guestNames.set(g.name, h.name);
-      if (Object.hasOwn(raw, g.name))
-        p.add(path, `${show(g.name)} is also a host name; hostnames must be unique`);
+  const displays = new Map<string, string>();
+  const taps = new Map<string, string>();
+  for (const h of ids.hosts) {
+    if (h.lan.bridgeMac !== undefined) macs.set(h.lan.bridgeMac, `the bridge of host ${h.name}`);
+  }
+  for (const g of ids.guests) {
+    const owner = names.get(g.name);
+    if (owner !== undefined) {
+      p.add(
+        g.path,
+        `guest name ${show(g.name)} is also used on host ${owner}; guests are hostnames on a LAN, so names must be unique`,
+      );
+    } else names.set(g.name, g.host);
+    if (Object.hasOwn(rawHosts, g.name)) {
+      p.add(g.path, `${show(g.name)} is also a host name; hostnames must be unique`);
+    }
+    if (g.mac !== undefined) {
       const macOwner = macs.get(g.mac);
-      if (macOwner !== undefined)
+      if (macOwner !== undefined) {
         p.add(
-          `${path}.mac`,
+          `${g.path}.mac`,
           `${g.mac} is also the MAC of ${macOwner}; set a different mac explicitly`,
         );
-      else macs.set(g.mac, path);
+      } else macs.set(g.mac, g.path);
+    }
+    if (g.display !== undefined) {
+      const other = displays.get(`${g.host}/${g.display}`);
+      if (other !== undefined) {
+        p.add(
+          `${g.path}.vnc`,
+          `display ${g.display} is already used by guest ${other} on this host`,
+        );
+      } else displays.set(`${g.host}/${g.display}`, g.name);
+    }
+    if (g.tap !== undefined) {
+      const other = taps.get(`${g.host}/${g.tap}`);
+      if (other !== undefined) {
+        p.add(`${g.path}.tap`, `${show(g.tap)} is already the tap of guest ${other} on this host`);
+      } else taps.set(`${g.host}/${g.tap}`, g.name);
+      const lan = ids.hosts.find((h) => h.name === g.host)?.lan;
+      if (lan !== undefined && (g.tap === lan.nic || g.tap === lan.bridge)) {
+        p.add(
+          `${g.path}.tap`,
+          `${show(g.tap)} is the host's ${g.tap === lan.nic ? "NIC" : "bridge"}; a guest needs a tap of its own`,
+        );
+      }
     }
   }
 }

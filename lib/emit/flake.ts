@@ -84,52 +84,60 @@ function installer(h: ResolvedHost): n.NixExpr {
 }
 
 /**
- * Evaluation checks: building one forces the evaluation of a minimal host with the module, and
- * of each guest system, without building either (only their derivation paths are used, as text:
- * `nix flake check --no-build` evaluates read-only, so a check that depended on a .drv that was
- * never written would fail with "is not valid" on a fresh machine).
+ * Evaluation checks: building one forces the evaluation of a minimal host with the module, or of
+ * a guest system, without building either. Only the derivation path is used, and as text:
+ * `nix flake check --no-build` evaluates read-only, so a check depending on a .drv that was never
+ * written would fail with "is not valid" on a fresh machine.
  */
 function checks(hosts: readonly ResolvedHost[]): n.NixExpr {
   const system = hosts[0]!.system;
-  const pkgs = n.select(nixpkgs, "legacyPackages", system);
-  const evalCheck = (name: string, toplevel: n.NixExpr) =>
-    n.call(
-      n.select(pkgs, "runCommand"),
-      `${name}-eval`,
-      {},
-      n.nix`echo ${n.builtins.unsafeDiscardStringContext(n.select(toplevel, "drvPath"))} > $out`,
-    );
+  const evalCheck = n.v("evalCheck");
   const bindings: NixBinding[] = [];
   for (const h of hosts) {
     const hostSystem = nixpkgs.lib.nixosSystem({
       modules: [
         n.select(self, "nixosModules", h.name),
-        {
-          nixpkgs: { hostPlatform: system },
-          networking: { hostName: h.name },
-          boot: { loader: { grub: { device: "nodev" } } },
-          fileSystems: { "/": { device: "/dev/disk/by-label/nixos", fsType: "ext4" } },
-          system: { stateVersion: STATE_VERSION },
-        },
+        n.attrs([
+          n.bind(["nixpkgs", "hostPlatform"], system),
+          n.bind(["networking", "hostName"], h.name),
+          n.bind(["boot", "loader", "grub", "device"], "nodev"),
+          n.bind(["fileSystems", "/"], { device: "/dev/disk/by-label/nixos", fsType: "ext4" }),
+          n.bind(["system", "stateVersion"], STATE_VERSION),
+        ]),
       ],
     });
-    bindings.push(
-      n.bind(
-        `host-${h.name}`,
-        evalCheck(`host-${h.name}`, n.select(hostSystem, "config", "system", "build", "toplevel")),
-      ),
-    );
+    bindings.push(n.bind(`host-${h.name}`, n.call(evalCheck, `host-${h.name}`, hostSystem)));
     for (const g of h.guests) {
       bindings.push(
         n.bind(
           `guest-${g.name}`,
-          evalCheck(
-            `guest-${g.name}`,
-            n.select(self, "nixosConfigurations", g.name, "config", "system", "build", "toplevel"),
-          ),
+          n.call(evalCheck, `guest-${g.name}`, n.select(self, "nixosConfigurations", g.name)),
         ),
       );
     }
   }
-  return n.attrs(bindings);
+  const name = n.v("name");
+  const nixos = n.v("nixos");
+  const drvPath = n.select(nixos, "config", "system", "build", "toplevel", "drvPath");
+  return n.let_(
+    [
+      n.bind(
+        "evalCheck",
+        n.lambda(
+          "name",
+          n.lambda(
+            "nixos",
+            n.call(
+              n.select(nixpkgs, "legacyPackages", system, "runCommand"),
+              n.nix`${name}-eval`,
+              {},
+              n.nix`echo ${n.builtins.unsafeDiscardStringContext(drvPath)} > $out`,
+            ),
+          ),
+        ),
+        { comment: "Building it evaluates the system; only the derivation path is used." },
+      ),
+    ],
+    n.attrs(bindings),
+  );
 }

@@ -52,6 +52,14 @@ const hardening = {
   UMask: "0027",
 } as const satisfies { [key: string]: NixValue };
 
+/** The let binding that holds {@link hardening} in the emitted module. */
+const SANDBOX = "guestSandbox";
+
+/** `guestSandbox // { … }`: a unit's own settings on top of the shared sandbox. */
+function sandboxed(own: { [key: string]: NixValue }): n.NixExpr {
+  return n.op(n.v(SANDBOX), "//", own);
+}
+
 /** The module argument that carries the host's installer ISO (set by the flake). */
 export const INSTALLER_ARG = "vmflakeInstaller";
 
@@ -67,6 +75,16 @@ export function hostModuleFile(host: ResolvedHost, source: string): NixFile {
       comment: "Grows a guest's image to its declared size before QEMU starts; never shrinks.",
     }),
   ];
+  if (host.guests.length > 0) {
+    scripts.push(
+      n.bind(SANDBOX, hardening, {
+        comment: [
+          "The systemd sandbox of every guest's QEMU (and of its first install); see",
+          "systemd.exec(5). QEMU adds its own seccomp filter (-sandbox).",
+        ],
+      }),
+    );
+  }
   if (host.guests.length > 0) {
     scripts.push(
       n.bind(
@@ -122,7 +140,8 @@ function bridge(host: ResolvedHost): NixBinding[] {
       comment: [
         "The NIC and every guest's tap are ports of the bridge, and the host's address moves to",
         "the bridge. Applying this over ssh through that NIC cuts the connection: use a console,",
-        "or `nixos-rebuild test` with a way back.",
+        "or `nixos-rebuild test` with a way back. Each tap gets a high MAC (fe:…, as libvirt does):",
+        "a bridge takes the lowest MAC of its ports, so it keeps the NIC's and the DHCP lease.",
       ],
     }),
     n.bind(["networking", "interfaces", nic, "useDHCP"], false),
@@ -168,6 +187,11 @@ function bridge(host: ResolvedHost): NixBinding[] {
   return out;
 }
 
+/** The tap's own MAC: the guest's with the first byte 0xfe (unicast, locally administered). */
+function tapMac(guestMac: string): string {
+  return `fe${guestMac.slice(2)}`;
+}
+
 function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
   const tapUnit = `${g.tap}-netdev.service`;
   const tapDevice = netDeviceUnit(g.tap);
@@ -190,6 +214,8 @@ function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
     // The tap's device unit exists with both network backends; its -netdev.service only with the
     // scripted one, where it is the unit that deletes the tap, so the guest is part of it.
     bindsTo: [tapDevice],
+    // Pulls the tap's unit in again after it was stopped (scripted backend; no-op with networkd).
+    wants: [tapUnit],
     // The first install runs before, and only while the image is missing (a skipped condition
     // satisfies Requires=; BindsTo= would stop the guest, systemd.unit(5)).
     requires: [installUnit],
@@ -198,7 +224,7 @@ function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
     restartIfChanged: false,
     startLimitIntervalSec: 300,
     startLimitBurst: 3,
-    serviceConfig: {
+    serviceConfig: sandboxed({
       Type: "exec",
       User: g.user,
       Group: g.user,
@@ -211,8 +237,7 @@ function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
       TimeoutStopSec: g.shutdownTimeout + STOP_MARGIN,
       Restart: "on-failure",
       RestartSec: 10,
-      ...hardening,
-    },
+    }),
     script,
   };
   return [
@@ -228,6 +253,7 @@ function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
       virtual: true,
       virtualType: "tap",
       virtualOwner: g.user,
+      macAddress: tapMac(g.mac),
     }),
     n.bind(["systemd", "services", g.unit], service),
     n.bind(["systemd", "services", g.install.unit], installService(host, g), {
@@ -281,6 +307,7 @@ function installService(host: ResolvedHost, g: ResolvedGuest): { [key: string]: 
     ...(network
       ? {
           bindsTo: [tapDevice],
+          wants: [`${g.tap}-netdev.service`],
           after: [
             "network.target",
             tapDevice,
@@ -292,7 +319,7 @@ function installService(host: ResolvedHost, g: ResolvedGuest): { [key: string]: 
     unitConfig: { ConditionPathExists: `!${g.imagePath}` },
     // A host rebuild must not restart (and so abort) an install in progress.
     restartIfChanged: false,
-    serviceConfig: {
+    serviceConfig: sandboxed({
       Type: "oneshot",
       User: g.user,
       Group: g.user,
@@ -300,8 +327,7 @@ function installService(host: ResolvedHost, g: ResolvedGuest): { [key: string]: 
       StateDirectoryMode: "0750",
       TimeoutStartSec:
         g.install.timeoutSeconds + installKillAfterSeconds + installUnitMarginSeconds,
-      ...hardening,
-    },
+    }),
     script: n.concat(parts),
   };
 }

@@ -87,6 +87,8 @@ export default defineHosts({
       const files = nixFiles(out);
       expect(files.map((f) => relative(out, f))).toEqual([
         "flake.nix",
+        "modules/installer/lab.nix",
+        "modules/installer/study.nix",
         "modules/lab.nix",
         "modules/lab/carol.nix",
         "modules/study.nix",
@@ -126,7 +128,12 @@ export default defineHosts({
       bobWanted = c.systemd.services.qemu-guest-bob ? wantedBy;
       bobStop = c.systemd.services.qemu-guest-bob.serviceConfig.TimeoutStopSec;
     }`);
-      expect(v.services).toEqual(["qemu-guest-alice", "qemu-guest-bob"]);
+      expect(v.services).toEqual([
+        "qemu-guest-alice",
+        "qemu-guest-alice-install",
+        "qemu-guest-bob",
+        "qemu-guest-bob-install",
+      ]);
       expect(v.ports).toEqual(["enp0s31f6", "tap0", "vm-bob"]);
       expect(v.taps).toEqual({ tap0: "vm-alice", "vm-bob": "vm-bob" });
       expect(v.nicDhcp).toBe(false);

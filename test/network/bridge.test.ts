@@ -60,6 +60,7 @@ const tools = [
 
 const HOST = "nettest";
 const NIC = "enp0s31f6";
+const NIC_MAC = "00:1f:16:0a:0b:0c";
 const BRIDGE = "vbridge0";
 /** The veth peer of the NIC, and the bridge it sits on, in the LAN namespace. */
 const LAN_PORT = "lan0";
@@ -144,6 +145,8 @@ describeWith(
         .map(([name]) => name);
       expect(nics).toEqual([NIC]);
       hostNs.ip("link", "add", NIC, "type", "veth", "peer", "name", LAN_PORT, "netns", lanNs.name);
+      // A real NIC has its vendor's MAC; the veth standing in for it gets one of that kind.
+      hostNs.ip("link", "set", "dev", NIC, "address", NIC_MAC);
       lanNs.ip("link", "add", "name", LAN_BRIDGE, "type", "bridge");
       lanNs.ip("link", "set", "dev", LAN_PORT, "master", LAN_BRIDGE);
       for (const i of [LAN_PORT, LAN_BRIDGE]) lanNs.ip("link", "set", "dev", i, "up");
@@ -161,6 +164,10 @@ describeWith(
           "user",
           String(i.virtualOwner),
         );
+        // network-link-<name>.service sets the interface's declared MAC.
+        if (typeof i.macAddress === "string") {
+          hostNs.ip("link", "set", "dev", name, "address", i.macAddress);
+        }
       }
       // <bridge>-netdev.service (createBridgeDevice): create, enslave and up each port, then up.
       for (const [bridge, b] of Object.entries(net.bridges)) {
@@ -222,6 +229,8 @@ describeWith(
           virtual: true,
           virtualType: "tap",
           virtualOwner: unit.user,
+          // The guest's MAC with a high first byte, so the bridge never takes the tap's.
+          macAddress: `fe${g.mac.slice(2)}`,
         });
         expect(net.users[unit.user!]).toEqual({
           isSystemUser: true,
@@ -273,6 +282,11 @@ describeWith(
           .map((p) => [p.ifname, p.master, p.state])
           .sort(),
       ).toEqual(expected.map((i) => [i, BRIDGE, "forwarding"]));
+    });
+
+    it("the bridge keeps the NIC's MAC with the taps as ports (the host's DHCP identity)", () => {
+      const [bridge] = hostNs.ipJson<{ address: string }[]>("link", "show", "dev", BRIDGE);
+      expect(bridge!.address).toBe(NIC_MAC);
     });
 
     it("each tap belongs to its guest's user and is held open by that guest's QEMU, running as that user", () => {
