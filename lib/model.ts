@@ -57,7 +57,7 @@ export interface ResolvedInstall {
   readonly unit: string;
   /**
    * `<stateDir>/install.tmp`: the private work directory (seed files, image-in-progress), next to
-   * the image so that publishing it is an atomic rename.
+   * the image so that publishing it (a hard link, then unlink) is atomic.
    */
   readonly workDir: string;
   /** `<stateDir>/install.log`: the installer's serial console, kept after a failure. */

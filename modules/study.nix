@@ -195,6 +195,38 @@ let
       fi
     '';
   };
+  # The systemd sandbox of every guest's QEMU (and of its first install); see
+  # systemd.exec(5). QEMU adds its own seccomp filter (-sandbox).
+  guestSandbox = {
+    DevicePolicy = "closed";
+    DeviceAllow = [
+      "/dev/kvm rw"
+      "/dev/net/tun rw"
+      "/dev/vhost-net rw"
+    ];
+    NoNewPrivileges = true;
+    ProtectSystem = "strict";
+    ProtectHome = true;
+    PrivateTmp = true;
+    ProtectKernelTunables = true;
+    ProtectKernelModules = true;
+    ProtectKernelLogs = true;
+    ProtectControlGroups = true;
+    ProtectClock = true;
+    ProtectHostname = true;
+    RestrictSUIDSGID = true;
+    RestrictRealtime = true;
+    RestrictNamespaces = true;
+    LockPersonality = true;
+    RestrictAddressFamilies = [
+      "AF_UNIX"
+      "AF_INET"
+      "AF_INET6"
+      "AF_NETLINK"
+    ];
+    CapabilityBoundingSet = "";
+    UMask = "0027";
+  };
   # A guest's first install: boots the installer ISO with a read-only seed drive under a
   # timeout and publishes the image only on the installer's INSTALL_OK <nonce>.
   installGuest = pkgs.writeShellApplication {
@@ -260,7 +292,7 @@ let
       fi
       [[ $disk_serial =~ ^[A-Za-z0-9._-]{1,20}$ ]] ||
         usage "--disk-serial: \"$disk_serial\" is not a serial"
-      # The rename that publishes the image is atomic only within one directory (one file system).
+      # Publishing the image (link(2), then unlink) is atomic only within one file system.
       [[ $work == /* && ''${work%/*} == "''${image%/*}" && $work != "$image" ]] ||
         usage "--work: \"$work\" must be another entry of the image's directory ''${image%/*}"
       [[ $log == /* ]] || usage "--log: \"$log\" is not an absolute path"
@@ -388,7 +420,8 @@ in
   ];
   # The NIC and every guest's tap are ports of the bridge, and the host's address moves to
   # the bridge. Applying this over ssh through that NIC cuts the connection: use a console,
-  # or `nixos-rebuild test` with a way back.
+  # or `nixos-rebuild test` with a way back. Each tap gets a high MAC (fe:…, as libvirt does):
+  # a bridge takes the lowest MAC of its ports, so it keeps the NIC's and the DHCP lease.
   networking.bridges.vbridge0.interfaces = [
     "enp0s31f6"
     "tap0"
@@ -415,11 +448,13 @@ in
     virtual = true;
     virtualType = "tap";
     virtualOwner = "vm-alice";
+    macAddress = "fe:54:00:1c:ee:db";
   };
   systemd.services.qemu-guest-alice = {
     description = "QEMU guest alice";
     wantedBy = [ "multi-user.target" ];
     bindsTo = [ "sys-subsystem-net-devices-tap0.device" ];
+    wants = [ "tap0-netdev.service" ];
     requires = [ "qemu-guest-alice-install.service" ];
     after = [
       "network.target"
@@ -432,7 +467,7 @@ in
     restartIfChanged = false;
     startLimitIntervalSec = 300;
     startLimitBurst = 3;
-    serviceConfig = {
+    serviceConfig = guestSandbox // {
       Type = "exec";
       User = "vm-alice";
       Group = "vm-alice";
@@ -445,34 +480,6 @@ in
       TimeoutStopSec = 150;
       Restart = "on-failure";
       RestartSec = 10;
-      DevicePolicy = "closed";
-      DeviceAllow = [
-        "/dev/kvm rw"
-        "/dev/net/tun rw"
-        "/dev/vhost-net rw"
-      ];
-      NoNewPrivileges = true;
-      ProtectSystem = "strict";
-      ProtectHome = true;
-      PrivateTmp = true;
-      ProtectKernelTunables = true;
-      ProtectKernelModules = true;
-      ProtectKernelLogs = true;
-      ProtectControlGroups = true;
-      ProtectClock = true;
-      ProtectHostname = true;
-      RestrictSUIDSGID = true;
-      RestrictRealtime = true;
-      RestrictNamespaces = true;
-      LockPersonality = true;
-      RestrictAddressFamilies = [
-        "AF_UNIX"
-        "AF_INET"
-        "AF_INET6"
-        "AF_NETLINK"
-      ];
-      CapabilityBoundingSet = "";
-      UMask = "0027";
     };
     script = ''
       exec ${lib.getExe pkgs.qemu_kvm} \
@@ -504,6 +511,7 @@ in
   systemd.services.qemu-guest-alice-install = {
     description = "First install of QEMU guest alice";
     bindsTo = [ "sys-subsystem-net-devices-tap0.device" ];
+    wants = [ "tap0-netdev.service" ];
     after = [
       "network.target"
       "sys-subsystem-net-devices-tap0.device"
@@ -514,41 +522,13 @@ in
       ConditionPathExists = "!/var/lib/qemu-guests/alice/disk.qcow2";
     };
     restartIfChanged = false;
-    serviceConfig = {
+    serviceConfig = guestSandbox // {
       Type = "oneshot";
       User = "vm-alice";
       Group = "vm-alice";
       StateDirectory = "qemu-guests/alice";
       StateDirectoryMode = "0750";
       TimeoutStartSec = 1930;
-      DevicePolicy = "closed";
-      DeviceAllow = [
-        "/dev/kvm rw"
-        "/dev/net/tun rw"
-        "/dev/vhost-net rw"
-      ];
-      NoNewPrivileges = true;
-      ProtectSystem = "strict";
-      ProtectHome = true;
-      PrivateTmp = true;
-      ProtectKernelTunables = true;
-      ProtectKernelModules = true;
-      ProtectKernelLogs = true;
-      ProtectControlGroups = true;
-      ProtectClock = true;
-      ProtectHostname = true;
-      RestrictSUIDSGID = true;
-      RestrictRealtime = true;
-      RestrictNamespaces = true;
-      LockPersonality = true;
-      RestrictAddressFamilies = [
-        "AF_UNIX"
-        "AF_INET"
-        "AF_INET6"
-        "AF_NETLINK"
-      ];
-      CapabilityBoundingSet = "";
-      UMask = "0027";
     };
     script = ''
       exec ${lib.getExe installGuest} \
@@ -605,11 +585,13 @@ in
     virtual = true;
     virtualType = "tap";
     virtualOwner = "vm-bob";
+    macAddress = "fe:54:00:ac:19:5f";
   };
   systemd.services.qemu-guest-bob = {
     description = "QEMU guest bob";
     wantedBy = [ "multi-user.target" ];
     bindsTo = [ "sys-subsystem-net-devices-tap1.device" ];
+    wants = [ "tap1-netdev.service" ];
     requires = [ "qemu-guest-bob-install.service" ];
     after = [
       "network.target"
@@ -622,7 +604,7 @@ in
     restartIfChanged = false;
     startLimitIntervalSec = 300;
     startLimitBurst = 3;
-    serviceConfig = {
+    serviceConfig = guestSandbox // {
       Type = "exec";
       User = "vm-bob";
       Group = "vm-bob";
@@ -635,34 +617,6 @@ in
       TimeoutStopSec = 150;
       Restart = "on-failure";
       RestartSec = 10;
-      DevicePolicy = "closed";
-      DeviceAllow = [
-        "/dev/kvm rw"
-        "/dev/net/tun rw"
-        "/dev/vhost-net rw"
-      ];
-      NoNewPrivileges = true;
-      ProtectSystem = "strict";
-      ProtectHome = true;
-      PrivateTmp = true;
-      ProtectKernelTunables = true;
-      ProtectKernelModules = true;
-      ProtectKernelLogs = true;
-      ProtectControlGroups = true;
-      ProtectClock = true;
-      ProtectHostname = true;
-      RestrictSUIDSGID = true;
-      RestrictRealtime = true;
-      RestrictNamespaces = true;
-      LockPersonality = true;
-      RestrictAddressFamilies = [
-        "AF_UNIX"
-        "AF_INET"
-        "AF_INET6"
-        "AF_NETLINK"
-      ];
-      CapabilityBoundingSet = "";
-      UMask = "0027";
     };
     script = ''
       exec ${lib.getExe pkgs.qemu_kvm} \
@@ -694,6 +648,7 @@ in
   systemd.services.qemu-guest-bob-install = {
     description = "First install of QEMU guest bob";
     bindsTo = [ "sys-subsystem-net-devices-tap1.device" ];
+    wants = [ "tap1-netdev.service" ];
     after = [
       "network.target"
       "sys-subsystem-net-devices-tap1.device"
@@ -704,41 +659,13 @@ in
       ConditionPathExists = "!/var/lib/qemu-guests/bob/disk.qcow2";
     };
     restartIfChanged = false;
-    serviceConfig = {
+    serviceConfig = guestSandbox // {
       Type = "oneshot";
       User = "vm-bob";
       Group = "vm-bob";
       StateDirectory = "qemu-guests/bob";
       StateDirectoryMode = "0750";
       TimeoutStartSec = 1930;
-      DevicePolicy = "closed";
-      DeviceAllow = [
-        "/dev/kvm rw"
-        "/dev/net/tun rw"
-        "/dev/vhost-net rw"
-      ];
-      NoNewPrivileges = true;
-      ProtectSystem = "strict";
-      ProtectHome = true;
-      PrivateTmp = true;
-      ProtectKernelTunables = true;
-      ProtectKernelModules = true;
-      ProtectKernelLogs = true;
-      ProtectControlGroups = true;
-      ProtectClock = true;
-      ProtectHostname = true;
-      RestrictSUIDSGID = true;
-      RestrictRealtime = true;
-      RestrictNamespaces = true;
-      LockPersonality = true;
-      RestrictAddressFamilies = [
-        "AF_UNIX"
-        "AF_INET"
-        "AF_INET6"
-        "AF_NETLINK"
-      ];
-      CapabilityBoundingSet = "";
-      UMask = "0027";
     };
     script = ''
       exec ${lib.getExe installGuest} \

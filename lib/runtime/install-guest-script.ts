@@ -87,7 +87,7 @@ if ! [[ $disk_bytes =~ ^[1-9][0-9]{0,18}$ ]] || ((disk_bytes % 512 != 0)); then
 fi
 [[ $disk_serial =~ ^[A-Za-z0-9._-]{1,20}$ ]] ||
   usage "--disk-serial: \\"$disk_serial\\" is not a serial"
-# The rename that publishes the image is atomic only within one directory (one file system).
+# Publishing the image (link(2), then unlink) is atomic only within one file system.
 [[ $work == /* && \${work%/*} == "\${image%/*}" && $work != "$image" ]] ||
   usage "--work: \\"$work\\" must be another entry of the image's directory \${image%/*}"
 [[ $log == /* ]] || usage "--log: \\"$log\\" is not an absolute path"

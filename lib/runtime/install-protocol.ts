@@ -10,7 +10,7 @@
  *
  * ```
  * <stateDir>/<guest>/install.tmp/      mode 0700, the guest's user
- *   disk.qcow2                          the image-in-progress; renamed into place on success
+ *   disk.qcow2                          the image-in-progress; linked into place on success
  *   installer.iso -> /nix/store/…       the host's installer ISO
  *   seed/vmflake-install.conf           key=value lines, see SeedFields
  *   seed/flake/{flake.nix,flake.lock,modules/}   network installs only: the emitted flake's files

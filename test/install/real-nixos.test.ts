@@ -56,18 +56,16 @@ describe.runIf(ready)(
     }, 600_000);
 
     it("each guest's system and the installer ISO evaluate", () => {
-      const r = nixEvalJson<Record<string, string>>(
-        hostFlake,
-        "vms",
-        `vms: {
-          alice = vms.nixosConfigurations.alice.config.system.build.toplevel.drvPath;
-          bob = vms.nixosConfigurations.bob.config.system.build.toplevel.drvPath;
-          iso = vms.packages.x86_64-linux.installer-study.drvPath;
-        }`,
+      const drv = (expr: string) => nixEvalJson<string>(hostFlake, "vms", `vms: ${expr}.drvPath`);
+      expect(drv("vms.nixosConfigurations.alice.config.system.build.toplevel").value).toMatch(
+        /^\/nix\/store\/[a-z0-9]{32}-nixos-system-alice-[^/]*\.drv$/,
       );
-      expect(r.value.alice).toMatch(/^\/nix\/store\/[a-z0-9]{32}-nixos-system-alice-[^/]*\.drv$/);
-      expect(r.value.bob).toMatch(/^\/nix\/store\/[a-z0-9]{32}-nixos-system-bob-[^/]*\.drv$/);
-      expect(r.value.iso).toMatch(/^\/nix\/store\/[a-z0-9]{32}-vmflake-installer-study\.iso\.drv$/);
+      expect(drv("vms.nixosConfigurations.bob.config.system.build.toplevel").value).toMatch(
+        /^\/nix\/store\/[a-z0-9]{32}-nixos-system-bob-[^/]*\.drv$/,
+      );
+      expect(drv("vms.packages.x86_64-linux.installer-study").value).toMatch(
+        /^\/nix\/store\/[a-z0-9]{32}-vmflake-installer-study\.iso\.drv$/,
+      );
     });
 
     it("the host evaluates, and its install unit renders as intended", () => {
@@ -145,15 +143,12 @@ describe.runIf(ready)(
           isoDrv = i.system.build.isoImage.drvPath;
         }`,
       );
-      const other = nixEvalJson<Record<string, string>>(
-        hostFlake,
-        "vms",
-        `vms: {
-          bob = "\${vms.nixosConfigurations.bob.config.system.build.toplevel}";
-          alice = "\${vms.nixosConfigurations.alice.config.system.build.toplevel}";
-          isoDrv = vms.packages.x86_64-linux.installer-study.drvPath;
-        }`,
-      ).value;
+      const value = (expr: string) => nixEvalJson<string>(hostFlake, "vms", `vms: ${expr}`).value;
+      const other = {
+        bob: value('"\${vms.nixosConfigurations.bob.config.system.build.toplevel}"'),
+        alice: value('"\${vms.nixosConfigurations.alice.config.system.build.toplevel}"'),
+        isoDrv: value("vms.packages.x86_64-linux.installer-study.drvPath"),
+      };
       const v = r.value;
       expect(v.store).toContain(other.bob);
       expect(v.store).not.toContain(other.alice);

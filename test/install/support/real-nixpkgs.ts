@@ -66,6 +66,10 @@ export interface Timed<T> {
 /**
  * `nix eval --json` of `attr` in the flake in `dir` (without the evaluation cache, so that every
  * run evaluates), with `apply` applied when given; timed with /usr/bin/time.
+ *
+ * Debian's Nix 2.8 dies of SIGSEGV, reproducibly for a given flake directory, when one `--apply`
+ * evaluates several NixOS systems at once (the same values evaluate fine one per call), and
+ * `nix eval --raw` with its evaluation cache on crashes too: so one system per call, and JSON.
  */
 export function nixEvalJson<T>(dir: string, attr: string, apply?: string): Timed<T> {
   const args = ["nix", "eval", "--option", "eval-cache", "false", "--json", `${dir}#${attr}`];
