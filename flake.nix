@@ -15,48 +15,35 @@
     packages.x86_64-linux.installer-study =
       (nixpkgs.lib.nixosSystem { modules = [ ./modules/installer/study.nix ]; })
       .config.system.build.isoImage;
-    checks.x86_64-linux = {
-      host-study =
-        nixpkgs.legacyPackages.x86_64-linux.runCommand "host-study-eval" { }
-          "echo ${
-            builtins.unsafeDiscardStringContext
-              (nixpkgs.lib.nixosSystem {
-                modules = [
-                  self.nixosModules.study
-                  {
-                    nixpkgs = {
-                      hostPlatform = "x86_64-linux";
-                    };
-                    networking = {
-                      hostName = "study";
-                    };
-                    boot = {
-                      loader = {
-                        grub = {
-                          device = "nodev";
-                        };
-                      };
-                    };
-                    fileSystems = {
-                      "/" = {
-                        device = "/dev/disk/by-label/nixos";
-                        fsType = "ext4";
-                      };
-                    };
-                    system = {
-                      stateVersion = "26.05";
-                    };
-                  }
-                ];
-              }).config.system.build.toplevel.drvPath
-          } > $out";
-      guest-alice =
-        nixpkgs.legacyPackages.x86_64-linux.runCommand "guest-alice-eval" { }
-          "echo ${builtins.unsafeDiscardStringContext self.nixosConfigurations.alice.config.system.build.toplevel.drvPath} > $out";
-      guest-bob =
-        nixpkgs.legacyPackages.x86_64-linux.runCommand "guest-bob-eval" { }
-          "echo ${builtins.unsafeDiscardStringContext self.nixosConfigurations.bob.config.system.build.toplevel.drvPath} > $out";
-    };
+    checks.x86_64-linux =
+      let
+        # Building it evaluates the system; only the derivation path is used.
+        evalCheck =
+          name: nixos:
+          nixpkgs.legacyPackages.x86_64-linux.runCommand "${name}-eval" { }
+            "echo ${builtins.unsafeDiscardStringContext nixos.config.system.build.toplevel.drvPath} > $out";
+      in
+      {
+        host-study = evalCheck "host-study" (
+          nixpkgs.lib.nixosSystem {
+            modules = [
+              self.nixosModules.study
+              {
+                nixpkgs.hostPlatform = "x86_64-linux";
+                networking.hostName = "study";
+                boot.loader.grub.device = "nodev";
+                fileSystems."/" = {
+                  device = "/dev/disk/by-label/nixos";
+                  fsType = "ext4";
+                };
+                system.stateVersion = "26.05";
+              }
+            ];
+          }
+        );
+        guest-alice = evalCheck "guest-alice" self.nixosConfigurations.alice;
+        guest-bob = evalCheck "guest-bob" self.nixosConfigurations.bob;
+      };
     formatter.x86_64-linux = nixpkgs.legacyPackages.x86_64-linux.nixfmt;
   };
 }
