@@ -73,7 +73,10 @@ let
     host:
     let
       cfg = (hostSystem host).config;
-      guestUnits = lib.filterAttrs (n: _: lib.hasPrefix "qemu-guest-" n) cfg.systemd.services;
+      # The guests' own units, not their first-install units (which have no ExecStartPre).
+      guestUnits = lib.filterAttrs (
+        n: _: lib.hasPrefix "qemu-guest-" n && !lib.hasSuffix "-install" n
+      ) cfg.systemd.services;
     in
     {
       drvPath = cfg.system.build.toplevel.drvPath;
