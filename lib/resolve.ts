@@ -2,7 +2,7 @@
  * Validate `hosts.ts` and resolve it into the model: every problem is collected (with its path
  * and a hint), then thrown at once as a {@link SpecError}; nothing is half-resolved.
  */
-import { isExpr } from "../dsl/index.ts";
+import { NixDslError, type NixValue, isExpr, printExpr } from "../dsl/index.ts";
 import { type Obj, boolean, integer, isPlainObject, list, object, string } from "./fields.ts";
 import { deriveMac, macProblem } from "./mac.ts";
 import {
@@ -387,7 +387,9 @@ function resolveGuest(
         `${path}.config`,
         "must be an object of NixOS settings, e.g. { services: { nginx: { enable: true } } }",
       );
-    } else config = g.config as ResolvedGuest["config"];
+    } else if (configProblems(p, g.config, `${path}.config`)) {
+      config = g.config as ResolvedGuest["config"];
+    }
   }
 
   if (
@@ -440,6 +442,35 @@ function resolveGuest(
       log: `${stateDir}/install.log`,
     },
   };
+}
+
+/**
+ * Reports every value in a guest's own settings that has no Nix form (NaN, a function, a NUL
+ * byte …) at its path; true when there is none.
+ */
+function configProblems(p: Problems, value: unknown, path: string): boolean {
+  if (isPlainObject(value)) {
+    let ok = true;
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes("\0")) {
+        p.add(path, `the name ${show(k)} holds a NUL byte, which Nix names cannot`);
+        ok = false;
+      }
+      if (v !== undefined) ok = configProblems(p, v, joinPath(path, k)) && ok;
+    }
+    return ok;
+  }
+  if (Array.isArray(value)) {
+    return value.map((v, i) => configProblems(p, v, joinPath(path, i))).every(Boolean);
+  }
+  try {
+    printExpr(value as NixValue);
+    return true;
+  } catch (e) {
+    if (!(e instanceof NixDslError)) throw e;
+    p.add(path, `${e.message}; give a plain value or a vmflake/dsl expression`);
+    return false;
+  }
 }
 
 /** What must be unique, recorded for every host and guest whatever else is wrong with them. */

@@ -13,6 +13,7 @@ import { describeWith } from "../support/tools.ts";
 import { NIX_STRICT_EQ, type Json, nixEval, tempDir, toJsonExact } from "./support/nix.ts";
 import { describeMismatches, evalAll, parseMismatches } from "./support/oracle.ts";
 import { full } from "./support/parenthesised.ts";
+import { OPS } from "./support/arbitraries.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Tables
@@ -469,24 +470,6 @@ describeWith(["nix-instantiate"], "escaping: paths evaluated by real Nix", () =>
 
 // ---------------------------------------------------------------------------------------------
 // Precedence
-
-const OPS = [
-  "++",
-  "*",
-  "/",
-  "+",
-  "-",
-  "//",
-  "<",
-  "<=",
-  ">",
-  ">=",
-  "==",
-  "!=",
-  "&&",
-  "||",
-  "->",
-] as const;
 
 const a = n.v("a");
 const b = n.v("b");

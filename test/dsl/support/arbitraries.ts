@@ -127,7 +127,8 @@ export function dataToExpr(v: Json): NixExpr {
 // ---------------------------------------------------------------------------------------------
 // Random expressions
 
-const OPS = [
+/** Every binary operator of the DSL. */
+export const OPS = [
   "++",
   "*",
   "/",
