@@ -1,5 +1,5 @@
 /**
- * `flake.nix`: the contract of DESIGN.md — `nixosModules.<host>` (and `.default` for a single
+ * `flake.nix`: the contract of docs/design.md — `nixosModules.<host>` (and `.default` for a single
  * host), `nixosConfigurations.<guest>`, `packages.<system>.installer-<host>` (the installer ISO),
  * `checks.<system>.*` that evaluate every module, and `formatter.<system>`.
  */
@@ -7,7 +7,6 @@ import * as n from "../../dsl/index.ts";
 import type { NixBinding, NixFile } from "../../dsl/index.ts";
 import type { ResolvedHost, ResolvedSpec } from "../model.ts";
 import { STATE_VERSION, generatedHeader } from "./header.ts";
-import { INSTALLER_ARG } from "./host-module.ts";
 import { GUEST_SYSTEMS_ARG, installerPackageName, offlineGuests } from "./installer.ts";
 import { guestModulePath, hostModulePath, installerModulePath } from "./paths.ts";
 
@@ -56,15 +55,15 @@ export function flakeFile(spec: ResolvedSpec, source: string): NixFile {
 }
 
 /**
- * The host module, given the host's installer ISO as a module argument. The key makes the module
- * system take it once when both `nixosModules.default` and `nixosModules.<host>` are imported.
+ * The host module, given the host's installer ISO. The key makes the module system take it once
+ * when both `nixosModules.default` and `nixosModules.<host>` are imported.
  */
 function hostModule(h: ResolvedHost): n.NixExpr {
   return n.attrs([
     n.bind("key", `vmflake#nixosModules.${h.name}`),
     n.bind("imports", [n.path(`./${hostModulePath(h.name)}`)]),
     n.bind(
-      ["_module", "args", INSTALLER_ARG],
+      ["vmflake", "installer", "package"],
       n.select(self, "packages", h.system, installerPackageName(h.name)),
     ),
   ]);
