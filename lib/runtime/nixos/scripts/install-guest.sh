@@ -46,11 +46,15 @@ while [ "$#" -gt 0 ]; do
   esac
 done
 
+# Host and guest names: lib/names.ts' HOSTNAME, character for character (a test compares
+# install-guest.sh, installer.sh and names.ts).
 label='^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$'
 [[ $host =~ $label ]] || usage "--host: \"$host\" is not a host name"
 [[ $guest =~ $label ]] || usage "--guest: \"$guest\" is not a guest name"
 [[ $image == /*.qcow2 ]] || usage "--image: \"$image\" is not an absolute path to a .qcow2 file"
-if ! [[ $disk_bytes =~ ^[1-9][0-9]{0,18}$ ]] || ((disk_bytes % 512 != 0)); then
+# Byte counts have at most 18 digits: bash arithmetic is signed 64-bit, and 19 digits can
+# overflow it (prepare-disk.sh, install-guest.sh and installer.sh use the same rule).
+if ! [[ $disk_bytes =~ ^[1-9][0-9]{0,17}$ ]] || ((disk_bytes % 512 != 0)); then
   usage "--disk-bytes: \"$disk_bytes\" is not a positive multiple of 512"
 fi
 [[ $disk_serial =~ ^[A-Za-z0-9._-]{1,20}$ ]] ||

@@ -15,6 +15,8 @@ serial_console=/dev/ttyS0
 seed_mount=/run/vmflake-seed
 target=/mnt
 offline_dir=/etc/vmflake/offline
+# Host and guest names: lib/names.ts' HOSTNAME, character for character (a test compares
+# install-guest.sh, installer.sh and names.ts).
 label='^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$'
 mib=1048576
 
@@ -134,7 +136,9 @@ serial=${seed["disk-serial"]-}
 [[ $serial =~ ^[A-Za-z0-9._-]{1,20}$ && $serial != vmflake-seed ]] ||
   fail "the seed's disk serial \"$serial\" is not usable"
 bytes=${seed["disk-bytes"]-}
-[[ $bytes =~ ^[1-9][0-9]{0,18}$ ]] || fail "the seed's disk size \"$bytes\" is not a byte count"
+# Byte counts have at most 18 digits: bash arithmetic is signed 64-bit, and 19 digits can
+# overflow it (prepare-disk.sh, install-guest.sh and installer.sh use the same rule).
+[[ $bytes =~ ^[1-9][0-9]{0,17}$ ]] || fail "the seed's disk size \"$bytes\" is not a byte count"
 
 # --- Which system: carried in this ISO (offline), or the seed's flake (network)? ---
 if [ -e "$offline_dir/$guest" ]; then

@@ -5,6 +5,8 @@
 # QEMU is stopped, so qemu-img may write the image. It never creates the image (the install unit
 # does, atomically) and never shrinks it (that cuts off the end of the guest's disk).
 me=${0##*/}
+# Byte counts have at most 18 digits: bash arithmetic is signed 64-bit, and 19 digits can
+# overflow it (prepare-disk.sh, install-guest.sh and installer.sh use the same rule).
 if [ "$#" -ne 2 ] || ! [[ $2 =~ ^[1-9][0-9]{0,17}$ ]]; then
   echo "usage: $me <image-path> <declared-size-bytes>" >&2
   exit 2

@@ -6,7 +6,9 @@
 # second until QEMU exits or the timeout passes, then QMP "quit" (a clean close of the images; a
 # power cut for the guest).
 me=${0##*/}
-if [ "$#" -ne 2 ] || ! [[ $2 =~ ^[0-9]+$ ]]; then
+# At most 7 digits and no leading zero: bash arithmetic reads 08 as bad octal, and a huge
+# count wraps its signed 64-bit milliseconds to a deadline already past (quit at once).
+if [ "$#" -ne 2 ] || ! [[ $2 =~ ^(0|[1-9][0-9]{0,6})$ ]]; then
   echo "usage: $me <qmp-socket> <timeout-seconds>" >&2
   exit 2
 fi
