@@ -1,18 +1,37 @@
 /**
- * Issue 6: the install scripts pass writeShellApplication's checks (bash -n, shellcheck) on their
- * own; the host script's argument checks; the installer VM's QEMU arguments; the seed file.
+ * The install scripts pass writeShellApplication's checks (bash -n, shellcheck) on their
+ * own; the host script's argument checks and its side of the install protocol; the installer VM's
+ * QEMU arguments; the seed file. The scripts are the files the generated flake copies
+ * (lib/runtime/nixos/scripts/), read as they are.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { installGuestScript } from "../../lib/runtime/install-guest-script.ts";
+import { HOSTNAME, IFNAME } from "../../lib/names.ts";
+import { MAC } from "../../lib/mac.ts";
 import { installQemuArgs } from "../../lib/runtime/install-qemu-args.ts";
-import { seedFileText } from "../../lib/runtime/install-protocol.ts";
-import { installerScript } from "../../lib/runtime/installer-script.ts";
+import {
+  INSTALL_FAILED,
+  INSTALL_OK,
+  OFFLINE_SYSTEMS_DIR,
+  SEED_FILE,
+  SEED_FLAKE_DIR,
+  SEED_FORMAT,
+  SEED_SERIAL,
+  WORK_IMAGE,
+  WORK_ISO,
+  WORK_SEED,
+  installToken,
+  seedFileText,
+} from "../../lib/runtime/install-protocol.ts";
 import { removeScratchDir, scratchDir } from "../support/qemu-kit/scratch-dir.ts";
 import { writeShellApp } from "../support/qemu-kit/shell-app.ts";
+import { runtimeScript, shellAssignment } from "../support/runtime-files.ts";
 import { describeWith } from "../support/tools.ts";
+
+const installGuestScript = runtimeScript("install-guest");
+const installerScript = runtimeScript("installer");
 
 describeWith(["shellcheck", "bash"], "install scripts pass writeShellApplication's checks", () => {
   const dir = scratchDir("vmflake-inst-lint-");
@@ -27,6 +46,41 @@ describeWith(["shellcheck", "bash"], "install scripts pass writeShellApplication
     const sc = spawnSync("shellcheck", [path], { encoding: "utf8" });
     expect(sc.stdout + sc.stderr).toBe("");
     expect(sc.status).toBe(0);
+  });
+});
+
+describe("the scripts' rules are the TypeScript ones", () => {
+  it("host and guest names: the same label regex in both install scripts, equal to HOSTNAME", () => {
+    expect(shellAssignment(installGuestScript, "label")).toBe(HOSTNAME.source);
+    expect(shellAssignment(installerScript, "label")).toBe(HOSTNAME.source);
+  });
+
+  it("byte counts: at most 18 digits in both install scripts and the disk script", () => {
+    // 19 digits can exceed bash's signed 64-bit arithmetic; every 18-digit number fits.
+    const rule = "^[1-9][0-9]{0,17}$";
+    expect(installGuestScript).toContain(`[[ $disk_bytes =~ ${rule} ]]`);
+    expect(installerScript).toContain(`[[ $bytes =~ ${rule} ]]`);
+    expect(runtimeScript("prepare-disk")).toContain(`[[ $2 =~ ${rule} ]]`);
+    for (const text of [installGuestScript, installerScript, runtimeScript("prepare-disk")]) {
+      expect(text).not.toMatch(/\{0,18\}/);
+    }
+  });
+
+  it("the tap script's interface names and MACs", () => {
+    const tap = runtimeScript("tap");
+    expect(shellAssignment(tap, "ifname")).toBe(IFNAME.source);
+    expect(shellAssignment(tap, "macaddr")).toBe(MAC.source);
+  });
+
+  it("the installer speaks install-protocol.ts: seed serial, file, format, markers, offline dir", () => {
+    expect(installerScript).toContain(`offline_dir=${OFFLINE_SYSTEMS_DIR}\n`);
+    expect(installerScript).toContain(`mapfile -t seeds < <(disks_with_serial ${SEED_SERIAL})`);
+    expect(installerScript).toContain(`$serial != ${SEED_SERIAL} ]]`);
+    expect(installerScript).toContain(`"$seed_mount/${SEED_FILE}"`);
+    expect(installerScript).toContain(`[ "\${seed[format]-}" = ${SEED_FORMAT} ]`);
+    expect(installerScript).toContain(`"$seed_mount/${SEED_FLAKE_DIR}/flake.nix"`);
+    expect(installerScript).toContain(`report "${INSTALL_OK} $nonce"`);
+    expect(installerScript).toContain(`report "${INSTALL_FAILED} $nonce: $reason"`);
   });
 });
 
@@ -70,6 +124,13 @@ describeWith(["bash", "qemu-img", "flock"], "the host install script's own check
       /--iso: the installer ISO "\/nonexistent.iso" does not exist/,
     ],
     [{ "--flake": dir }, /--flake: no flake.nix in/],
+    [{ "--host": "Study" }, /--host: "Study" is not a host name/],
+    [{ "--guest": `a${"b".repeat(63)}` }, /--guest: "ab+" is not a guest name/],
+    // 2^63 is a multiple of 512 that bash's 64-bit arithmetic would wrap to a negative number.
+    [
+      { "--disk-bytes": String(2n ** 63n) },
+      /--disk-bytes: "\d+" is not a positive multiple of 512/,
+    ],
   ])("refuses %j", (change, message) => {
     const r = run(change);
     expect(r.status).toBe(2);
@@ -95,6 +156,125 @@ describeWith(["bash", "qemu-img", "flock"], "the host install script's own check
     expect(existsSync(good["--log"]!)).toBe(true);
   });
 });
+
+describeWith(
+  ["bash", "qemu-img", "flock"],
+  "the host install script's side of the protocol",
+  () => {
+    const dir = scratchDir("vmflake-inst-proto-");
+    afterAll(() => removeScratchDir(dir));
+    const script = writeShellApp(dir, "vmflake-install-guest", installGuestScript);
+    const iso = join(dir, "installer.iso");
+    writeFileSync(iso, "");
+    const diskBytes = 1n << 30n;
+
+    /**
+     * A stand-in for QEMU and the installer: it keeps what the work directory held (the seed, the
+     * ISO link, the image-in-progress) and writes `reply` (with NONCE replaced by the seed's nonce)
+     * to the serial log, the way the installer's console reaches it (CR LF).
+     */
+    const fakeQemu = writeShellApp(
+      dir,
+      "fake-qemu",
+      `work=$1 log=$2 seen=$3 reply=$4
+cp -- "$work/${WORK_SEED}/${SEED_FILE}" "$seen/seed"
+readlink -- "$work/${WORK_ISO}" >"$seen/iso"
+qemu-img info -f qcow2 --output=json "$work/${WORK_IMAGE}" >"$seen/image.json"
+nonce=$(sed -n 's/^nonce=//p' "$seen/seed")
+printf 'booting\r\n%s\r\n' "\${reply//NONCE/$nonce}" >>"$log"
+`,
+    );
+
+    let n = 0;
+    /** Runs one install into a fresh guest directory; `reply` is the installer's last line. */
+    function install(reply: string, prepare?: (image: string) => void) {
+      const state = join(dir, `guest-${n++}`);
+      mkdirSync(state);
+      const seen = join(state, "seen");
+      mkdirSync(seen);
+      const paths = {
+        image: join(state, "disk.qcow2"),
+        work: join(state, "install.tmp"),
+        log: join(state, "install.log"),
+      };
+      prepare?.(paths.image);
+      const args = [
+        ["--host", "study"],
+        ["--guest", "alice"],
+        ["--image", paths.image],
+        ["--disk-bytes", String(diskBytes)],
+        ["--disk-serial", "vmflake-root"],
+        ["--work", paths.work],
+        ["--log", paths.log],
+        ["--timeout", "60"],
+        ["--token", installToken("study")],
+        ["--iso", iso],
+      ].flat();
+      const r = spawnSync(script, [...args, "--", fakeQemu, paths.work, paths.log, seen, reply], {
+        encoding: "utf8",
+      });
+      return { ...r, ...paths, seen };
+    }
+
+    it("publishes the image when the installer reports success with this attempt's nonce", () => {
+      const r = install(`${INSTALL_OK} NONCE`);
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/installed guest alice in \d+ s/);
+      // What the installer was given: the seed as install-protocol.ts writes it, the ISO, a blank
+      // image of the declared size.
+      const seed = readFileSync(join(r.seen, "seed"), "utf8");
+      const nonce = /^nonce=([0-9a-f]{32})$/m.exec(seed)?.[1];
+      expect(nonce).toBeDefined();
+      expect(seed).toBe(
+        seedFileText({
+          format: SEED_FORMAT,
+          host: "study",
+          guest: "alice",
+          nonce: nonce!,
+          token: installToken("study"),
+          "disk-serial": "vmflake-root",
+          "disk-bytes": diskBytes,
+        }),
+      );
+      expect(readFileSync(join(r.seen, "iso"), "utf8").trim()).toBe(iso);
+      const info = JSON.parse(readFileSync(join(r.seen, "image.json"), "utf8")) as {
+        "virtual-size": number;
+      };
+      expect(BigInt(info["virtual-size"])).toBe(diskBytes);
+      // Published under its name; the work directory gone; the log says so.
+      execFileSync("qemu-img", ["check", "-q", "-f", "qcow2", r.image]);
+      expect(existsSync(r.work)).toBe(false);
+      expect(readFileSync(r.log, "utf8")).toContain(
+        "=== vmflake: install of guest alice succeeded",
+      );
+    });
+
+    it.each([
+      [`${INSTALL_OK} ${"0".repeat(32)}`, /the installer ended without reporting success/],
+      [`${INSTALL_FAILED} NONCE: no disk has the serial x`, /the installer reported: no disk has/],
+    ])("publishes nothing after %j", (reply, message) => {
+      const r = install(reply);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(existsSync(r.image)).toBe(false);
+      expect(existsSync(r.work)).toBe(false);
+    });
+
+    it("leaves an existing image alone, byte for byte, and runs no installer", () => {
+      let before = "";
+      const r = install(`${INSTALL_OK} NONCE`, (image) => {
+        execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", image, "64M"]);
+        before = readFileSync(image).toString("base64");
+      });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/exists, so guest alice is installed; nothing to do/);
+      expect(readFileSync(r.image).toString("base64")).toBe(before);
+      expect(existsSync(join(r.seen, "seed"))).toBe(false);
+      expect(existsSync(r.work)).toBe(false);
+    });
+  },
+);
 
 describe("installQemuArgs", () => {
   const base = {

@@ -3,10 +3,10 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { prepareDiskScript } from "../../lib/runtime/prepare-disk-script.ts";
 import { removeScratchDir, scratchDir } from "../support/qemu-kit/scratch-dir.ts";
 import { runScript, writeShellApp } from "../support/qemu-kit/shell-app.ts";
 import { createImage, qemuKitTools, startTestGuest } from "../support/qemu-kit/test-guest.ts";
+import { runtimeScript } from "../support/runtime-files.ts";
 import { describeWith } from "../support/tools.ts";
 
 const MiB = 1024 * 1024;
@@ -27,7 +27,7 @@ describeWith(["qemu-img", "jq", "numfmt"], "ExecStartPre disk script with real q
   let n = 0;
   beforeAll(() => {
     dir = scratchDir("vmflake-disk-");
-    prepare = writeShellApp(dir, "qemu-guest-prepare-disk", prepareDiskScript);
+    prepare = writeShellApp(dir, "qemu-guest-prepare-disk", runtimeScript("prepare-disk"));
   });
   afterAll(() => removeScratchDir(dir));
 
@@ -93,7 +93,9 @@ describeWith(["qemu-img", "jq", "numfmt"], "ExecStartPre disk script with real q
   it("rejects a declared size that is not a byte count qemu-img accepts", async () => {
     const img = image(64 * MiB);
     const before = checksum(img);
-    for (const declared of ["1G", "-1", "0", String(64 * MiB + 1)]) {
+    // 2^63 is a multiple of 512 that bash's signed 64-bit arithmetic would wrap: 18 digits at most.
+    const overflowing = String(2n ** 63n);
+    for (const declared of ["1G", "-1", "0", String(64 * MiB + 1), overflowing, "0" + 64 * MiB]) {
       const run = await runScript(prepare, [img, declared]);
       expect(run.code, declared).toBe(2);
       expect(run.stderr).not.toBe("");

@@ -2,17 +2,23 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { stopScript, stopScriptQuitGraceSeconds } from "../../lib/runtime/stop-script.ts";
 import { kitMarkers } from "../support/qemu-kit/guest-init.ts";
 import { kitGuest } from "../support/qemu-kit/guest.ts";
 import { waitUntil, warningLines } from "../support/qemu-kit/qemu-process.ts";
 import { removeScratchDir, scratchDir } from "../support/qemu-kit/scratch-dir.ts";
 import { runScript, writeShellApp } from "../support/qemu-kit/shell-app.ts";
 import { qemuKitTools, startTestGuest, type TestGuest } from "../support/qemu-kit/test-guest.ts";
+import { runtimeScript } from "../support/runtime-files.ts";
 import { describeWith } from "../support/tools.ts";
 
 /** A returning-at-once bound that still tolerates a loaded machine. */
 const atOnceMs = 2000;
+
+const stopScript = runtimeScript("stop-guest");
+
+/** The seconds the script waits for QEMU to exit after QMP `quit`, as the script says. */
+const quitGraceSeconds = Number(/^quit_grace_s=([0-9]+)$/m.exec(stopScript)?.[1]);
+if (!(quitGraceSeconds > 0)) throw new Error("stop-guest.sh sets no quit_grace_s");
 
 describeWith([...qemuKitTools, "socat"], "ExecStop script against real QEMU", () => {
   let dir = "";
@@ -54,7 +60,7 @@ describeWith([...qemuKitTools, "socat"], "ExecStop script against real QEMU", ()
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/forced quit/);
     expect(run.ms).toBeGreaterThanOrEqual(timeoutS * 1000);
-    expect(run.ms).toBeLessThan((timeoutS + stopScriptQuitGraceSeconds) * 1000);
+    expect(run.ms).toBeLessThan((timeoutS + quitGraceSeconds) * 1000);
     // The script returned only after QEMU was gone: exited, status 0, image consistent.
     expect(guest.qemu.running()).toBe(false);
     expect(await guest.qemu.exited).toEqual({ code: 0, signal: null });
@@ -130,7 +136,10 @@ describeWith([...qemuKitTools, "socat"], "ExecStop script against real QEMU", ()
   });
 
   it("rejects a malformed call without touching anything", async () => {
-    for (const args of [[], [join(dir, "absent.sock")], [join(dir, "absent.sock"), "soon"]]) {
+    const sock = join(dir, "absent.sock");
+    // "08" is not octal arithmetic, and a count that would wrap bash's 64-bit milliseconds into
+    // a deadline already past (an immediate quit: a power cut) is refused too.
+    for (const args of [[], [sock], [sock, "soon"], [sock, "08"], [sock, "9".repeat(19)]]) {
       const run = await runScript(stop, args);
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/usage/);
