@@ -1,7 +1,7 @@
 /**
  * `npx tsx build.ts`: type-check and validate hosts.ts, then write flake.nix and modules/.
- * Run with --help for the options and exit codes.
+ * Run with --help for the options and exit codes. The same one-liner a user's repository has.
  */
-import { runBuild } from "./cli/main.ts";
+import { build } from "vmflake/build";
 
-process.exitCode = await runBuild(process.argv.slice(2), import.meta.dirname);
+process.exitCode = await build(import.meta.dirname);

@@ -1,4 +1,4 @@
-/** Command-line options of build.ts. */
+/** Command-line options of the build (`npx tsx build.ts`, `npx vmflake build`). */
 
 export interface BuildOptions {
   readonly hosts: string;
@@ -10,11 +10,13 @@ export interface BuildOptions {
 }
 
 export const USAGE = `Usage: npx tsx build.ts [--hosts FILE] [--out DIR] [--check] [--diff] [--no-typecheck]
+   or: npx vmflake build [the same options]
 
 Type-checks and validates the hosts file, then writes flake.nix and modules/ for it.
 
   --hosts FILE     the description to build (default: hosts.ts)
-  --out DIR        where the flake goes (default: the directory of build.ts)
+  --out DIR        where the flake goes (default: the directory of build.ts;
+                   for vmflake build, the current directory)
   --check          write nothing; exit 1 and name every file that differs (for CI)
   --diff           write nothing; print a unified diff of what would change
   --no-typecheck   skip the TypeScript type check (validation still runs)

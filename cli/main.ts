@@ -1,6 +1,7 @@
 /**
- * The build command as a function: type-check, load, validate, print and write. `build.ts` is its
- * command-line entry; tests call it in-process with their own streams.
+ * The build command as a function: type-check, load, validate, print and write. `vmflake/build`
+ * (a repository's build.ts) and `vmflake build` are its command-line entries; tests call it
+ * in-process with their own streams.
  */
 import { existsSync } from "node:fs";
 import { basename, relative, resolve } from "node:path";
@@ -14,28 +15,29 @@ import { applyChanges } from "./write-files.ts";
 import { printFile } from "../dsl/index.ts";
 import { SpecError, emitFlake, resolveSpec } from "../lib/index.ts";
 
-/** Where the command writes its messages. */
+/** Where a command writes its messages. */
 export interface Io {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
 }
 
-const processIo: Io = {
+/** The process's own stdout and stderr. */
+export const processIo: Io = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
 };
 
 /**
- * Run the build; resolves to the exit code (see `--help`). `toolDir` is where build.ts lives: the
- * default output directory, and where `node_modules/.bin/tsc` is looked up.
+ * Run the build; resolves to the exit code (see `--help`). `defaultOut` is where the flake goes
+ * without `--out`: the directory of build.ts, or the current one for `vmflake build`.
  */
 export async function runBuild(
   argv: readonly string[],
-  toolDir: string,
+  defaultOut: string,
   io: Io = processIo,
 ): Promise<number> {
   try {
-    return await build(argv, toolDir, io);
+    return await build(argv, defaultOut, io);
   } catch (e) {
     io.stderr(
       e instanceof UsageError
@@ -46,8 +48,8 @@ export async function runBuild(
   }
 }
 
-async function build(argv: readonly string[], toolDir: string, io: Io): Promise<number> {
-  const opts = parseArgs(argv, toolDir);
+async function build(argv: readonly string[], defaultOut: string, io: Io): Promise<number> {
+  const opts = parseArgs(argv, defaultOut);
   if (opts.help) {
     io.stdout(USAGE);
     return 0;
@@ -57,7 +59,7 @@ async function build(argv: readonly string[], toolDir: string, io: Io): Promise<
   if (!existsSync(hostsFile)) throw new UsageError(`${opts.hosts} does not exist`);
 
   if (opts.typecheck) {
-    const diags = typecheckFile(hostsFile, toolDir);
+    const diags = typecheckFile(hostsFile);
     if (diags.length > 0) {
       io.stderr(`${diags.join("\n")}\n\n${opts.hosts} has type errors; nothing was written.\n`);
       return 1;

@@ -4,8 +4,14 @@
  * TypeScript 6 API takes several (see the benchmark), so this runs `tsc`.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
+
+// Resolved from this file, not from the user's directory: typescript and @types/node are
+// dependencies of vmflake, so they are wherever npm put vmflake's dependencies (hoisted into the
+// user's node_modules or nested below vmflake's own), and the user installs neither.
+const require = createRequire(import.meta.url);
 
 /** One diagnostic as `file:LINE:COL message`. */
 export type Diagnostic = string;
@@ -28,19 +34,21 @@ export const TSC_FLAGS = [
   "--skipLibCheck",
 ];
 
-/** The arguments that check `file` with `tsc` (Node's types from vmflake's own node_modules). */
-export function tscArgs(tsc: string, file: string): string[] {
-  const typeRoots = join(dirname(dirname(tsc)), "@types");
+/**
+ * The arguments that check `file` with `tsc`. Node's types come from vmflake's own dependency
+ * on @types/node, so a hosts file may use `node:fs` or `process.env` without the user installing
+ * them; the file's own directory is not searched for types (it may have none).
+ */
+export function tscArgs(file: string): string[] {
+  const typeRoots = dirname(dirname(require.resolve("@types/node/package.json")));
   return [...TSC_FLAGS, "--typeRoots", typeRoots, "--types", "node", file];
 }
 
-/** The native compiler installed with vmflake (npm ci installs it). */
-export function findTsc(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const candidate = join(dir, "node_modules", ".bin", "tsc");
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error("typescript is not installed (npm ci installs it)");
-  }
+/** The JavaScript entry of the native compiler vmflake depends on (run it with `node`). */
+export function findTsc(): string {
+  const manifest = require.resolve("typescript/package.json");
+  const { bin } = JSON.parse(readFileSync(manifest, "utf8")) as { bin: { tsc: string } };
+  return join(dirname(manifest), bin.tsc);
 }
 
 /** A path as the user would type it: relative below the working directory, else absolute. */
@@ -50,9 +58,11 @@ function display(path: string): string {
 }
 
 /** Diagnostics for `file` (empty when it type-checks). */
-export function typecheckFile(file: string, toolDir: string): Diagnostic[] {
-  const tsc = findTsc(toolDir);
-  const r = spawnSync(tsc, tscArgs(tsc, file), { encoding: "utf8", cwd: dirname(file) });
+export function typecheckFile(file: string): Diagnostic[] {
+  const r = spawnSync(process.execPath, [findTsc(), ...tscArgs(file)], {
+    encoding: "utf8",
+    cwd: dirname(file),
+  });
   if (r.error) throw r.error;
   if (r.status === 0) return [];
   const out = `${r.stdout}${r.stderr}`.trim();

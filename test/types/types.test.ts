@@ -11,10 +11,13 @@ import { findTsc, tscArgs } from "../../cli/typecheck.ts";
 import { REPO_ROOT } from "../support/build-cli.ts";
 
 const SOURCE = join(import.meta.dirname, "define-hosts.types.ts");
-const TSC = findTsc(REPO_ROOT);
+const TSC = findTsc();
 
 function tsc(file: string): string[] {
-  const r = spawnSync(TSC, tscArgs(TSC, file), { encoding: "utf8", cwd: REPO_ROOT });
+  const r = spawnSync(process.execPath, [TSC, ...tscArgs(file)], {
+    encoding: "utf8",
+    cwd: REPO_ROOT,
+  });
   // One entry per diagnostic, with its indented continuation lines.
   return `${r.stdout}${r.stderr}`.split(/\n(?! )/).filter((l) => /error TS\d+/.test(l));
 }
