@@ -1,7 +1,7 @@
 /**
  * The lexical rules of Nix (nix `src/libexpr/lexer.l`), applied exactly: identifiers, keywords,
  * attribute-name quoting, string escaping in both forms, number and path literals.
- * See shared/reference/nix-language-and-dsl-anchors.md §a.
+ * docs/design.md §3.2 states these rules and links their sources.
  */
 import { NixDslError } from "./errors.ts";
 

@@ -1,6 +1,6 @@
 /**
  * Proof against real Nix (Debian's Nix 2.8): tables of hostile values from the lexical rules
- * (shared/reference/nix-language-and-dsl-anchors.md §a and Appendix B) are printed by the DSL,
+ * (docs/design.md §3.2) are printed by the DSL,
  * evaluated or parsed by `nix-instantiate`, and compared with the originals. Every table is one
  * batch: one Nix call per table, results split back per entry so a failure names its entry.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 6, the emitted installer and install units evaluated by real Nix against the stand-in
+ * The emitted installer and install units evaluated by real Nix against the stand-in
  * nixpkgs: the values that matter are what hosts.ts says (install service, seed flake source,
  * offline closures in the ISO's store, boot settings, keys, the unit ordering).
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 6, the host side of the first install, with real parts: build.ts emits the flake, real
+ * The host side of the first install, with real parts: build.ts emits the flake, real
  * Nix evaluates the host module and the installer module (stand-in nixpkgs) and builds their
  * scripts (shellcheck runs), and each case runs the install unit's own `script`, as rendered, as
  * the guest's unprivileged system user in the state directory systemd would create, against

@@ -1,5 +1,5 @@
 /**
- * Issue 6, the installer's safeguards, run for real: the REAL install service of the emitted
+ * The installer's safeguards, run for real: the REAL install service of the emitted
  * installer module (built by Nix from modules/installer/<host>.nix, run inside the stand-in ISO,
  * see support/standin-iso.ts) boots in QEMU against virtio disks with given serials, sizes and
  * contents, with the seed drive the host would give it or a wrong one. QEMU's command line is

@@ -1,5 +1,5 @@
 /**
- * Issue 6, the real NixOS tier (runs only with NIXPKGS=/path/to/nixpkgs, ideally a store path):
+ * First install, real NixOS tier (runs only with NIXPKGS=/path/to/nixpkgs, ideally a store path):
  * each guest's system, the installer ISO and the host with its install units evaluate with real
  * NixOS; the rendered install unit and an offline guest's closure in the ISO's store are checked;
  * and host evaluation is measured for 1, 5 and 20 network-install guests (target: 20 guests cost

@@ -1,4 +1,4 @@
-/** Issue 6: the install fields of hosts.ts, their defaults and their validation. */
+/** The first install's fields of hosts.ts, their defaults and their validation. */
 import { describe, expect, it } from "vitest";
 import { resolveSpec, SpecError } from "../../lib/index.ts";
 

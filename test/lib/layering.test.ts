@@ -1,5 +1,5 @@
 /**
- * The layers of DESIGN.md, checked: lib/ builds Nix only through dsl/ constructors (never the
+ * Layers (docs/design.md §3), checked: lib/ builds Nix only through dsl/ constructors (never the
  * raw escape hatch), and neither dsl/ nor lib/ touches the file system.
  */
 import { readFileSync, readdirSync, statSync } from "node:fs";

@@ -1,5 +1,5 @@
 /**
- * Issue 5, "Bridged networking done right": the proof with real parts. Two guests with default
+ * Bridged networking (docs/qemu-and-systemd.md §4), proved with real parts. Two guests with default
  * taps and MACs are emitted as a flake; real Nix evaluates the host module; a network namespace
  * gets the bridge and taps the way NixOS's scripted backend builds them from those evaluated
  * values; the module's system users are created; and two QEMUs run as those users on their taps.
@@ -113,7 +113,7 @@ describeWith(
       };
     }
 
-    /** The evaluated unit of guest `g`, found by the unit name DESIGN.md promises. */
+    /** The evaluated unit of guest `g`, by the unit name docs/design.md §6.2 promises. */
     const unitOf = (g: ResolvedGuest) => net.services[`qemu-guest-${g.name}`]!;
 
     beforeAll(async () => {

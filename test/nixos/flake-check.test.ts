@@ -1,5 +1,5 @@
 /**
- * Real NixOS tier, DESIGN.md ladder step 3: `nix flake check --no-build` of each emitted flake with
+ * Real NixOS tier (docs/design.md §7.1 step 3): `nix flake check --no-build` of each emitted flake with
  * its nixpkgs input replaced by the real nixpkgs of NIXPKGS. Nix 2.8's flake check evaluates every
  * nixosConfigurations.*.config.system.build.toplevel, the checks (which evaluate a minimal host
  * importing each nixosModules.<host>) and the form of nixosModules.*.

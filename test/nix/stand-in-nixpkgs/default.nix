@@ -7,7 +7,7 @@
 #                            coreutils, jq, nixfmt}
 # writeShellApplication runs the real shellcheck at build time, like nixpkgs does. qemu_kvm is
 # a wrapper that swaps KVM for TCG, because test machines have no /dev/kvm.
-# For the installer (issue 6): modules/installer/cd-dvd/installation-cd-minimal.nix and the
+# For the installer: modules/installer/cd-dvd/installation-cd-minimal.nix and the
 # packages in installer-packages.nix; `bootableIso` is a stand-in installer ISO built by a test.
 # Real NixOS evaluation happens in the tests' NIXPKGS tier against a real nixpkgs checkout.
 {

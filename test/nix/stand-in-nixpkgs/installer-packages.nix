@@ -1,4 +1,4 @@
-# Stand-in packages for vmflake's installer (issue 6), in the manner of packages.nix: thin
+# Stand-in packages for vmflake's installer, in the manner of packages.nix: thin
 # derivations whose bin/ links to the test machine's own Debian tools. They are what the installer
 # module names in runtimeInputs; the installer itself only runs inside the test's stand-in ISO.
 {

@@ -28,7 +28,7 @@ let
         lib = self;
         modulesPath = ./modules;
       };
-      # Stand-in for _module.args (added for the installer, issue 6): a module function gets each
+      # Stand-in for _module.args (added for the installer): a module function gets each
       # argument it names from the ones above or from the merged config._module.args, lazily, as
       # in the real module system.
       argsFor =

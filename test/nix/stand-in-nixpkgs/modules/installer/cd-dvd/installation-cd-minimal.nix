@@ -1,4 +1,4 @@
-# Stand-in for nixpkgs' installer/cd-dvd/installation-cd-minimal.nix (issue 6): only what
+# Stand-in for nixpkgs' installer/cd-dvd/installation-cd-minimal.nix: only what
 # vmflake's installer module uses. isoImage is a derivation with iso/<image.baseName>.iso (the
 # bootable ISO the test built, when it gave one to default.nix, else a placeholder) and
 # store-contents, the closures the real ISO carries in its squashfs (isoImage.storeContents).
