@@ -23,7 +23,7 @@ function describeHosts(hosts: number, guests: number): string {
       (_, g) =>
         `        g${h}x${g}: { memory: "1G", disk: "${10 + (g % 50)}G", cpus: ${1 + (g % 4)}, vnc: ${g % 100} },`,
     ).join("\n");
-    return `    h${h}: {\n      lan: { nic: "eth0", bridge: "br0" },\n      sshKeys: [${JSON.stringify(KEY)}],\n      guests: {\n${gs}\n      },\n    },`;
+    return `    h${h}: {\n      lan: { nic: "eth0", bridge: "br0" },\n      sshKeys: [${JSON.stringify(KEY)}],\n      stateVersion: "26.05",\n      guests: {\n${gs}\n      },\n    },`;
   }).join("\n");
   return `import { defineHosts } from ${lib};\nexport default defineHosts({\n  hosts: {\n${hs}\n  },\n});\n`;
 }

@@ -27,6 +27,8 @@ export interface ResolvedGuest {
   readonly shutdownTimeout: number;
   readonly ipv4?: ResolvedIPv4;
   readonly config?: { readonly [option: string]: NixValue };
+  /** `system.stateVersion`: the guest's own, else its host's (there is no default of vmflake). */
+  readonly stateVersion: string;
   /** System user and group QEMU runs as. */
   readonly user: string;
   /** `qemu-guest-<name>` */

@@ -3,7 +3,16 @@
  * and a hint), then thrown at once as a {@link SpecError}; nothing is half-resolved.
  */
 import { NixDslError, type NixValue, isExpr, printExpr } from "../dsl/index.ts";
-import { type Obj, boolean, integer, isPlainObject, list, object, string } from "./fields.ts";
+import {
+  type Obj,
+  boolean,
+  describe,
+  integer,
+  isPlainObject,
+  list,
+  object,
+  string,
+} from "./fields.ts";
 import { deriveMac, macProblem } from "./mac.ts";
 import {
   DEFAULT_INSTALL_TIMEOUT,
@@ -25,7 +34,15 @@ import { formatSize, parseSize } from "./sizes.ts";
 import { sshKeyProblem } from "./ssh-keys.ts";
 
 const TOP_FIELDS = ["nixpkgs", "hosts"] as const;
-const HOST_FIELDS = ["system", "lan", "sshKeys", "stateDir", "offlineInstall", "guests"] as const;
+const HOST_FIELDS = [
+  "system",
+  "lan",
+  "sshKeys",
+  "stateDir",
+  "offlineInstall",
+  "stateVersion",
+  "guests",
+] as const;
 const LAN_FIELDS = ["nic", "bridge", "address", "bridgeMac", "bypassHostFirewall"] as const;
 const IPV4_FIELDS = ["addresses", "gateway", "dns"] as const;
 const GUEST_FIELDS = [
@@ -43,6 +60,7 @@ const GUEST_FIELDS = [
   "config",
   "offlineInstall",
   "installTimeout",
+  "stateVersion",
 ] as const;
 const SYSTEMS = ["x86_64-linux", "aarch64-linux"];
 
@@ -58,6 +76,8 @@ const STATE_DIR = /^\/var\/lib(\/[A-Za-z0-9._-]+)+$/;
 const IPV4 =
   /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
 const IPV6 = /^[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}$/;
+/** NixOS release names: a two-digit year and the month of the release, May or November. */
+const STATE_VERSION = /^[0-9]{2}\.(05|11)$/;
 
 /**
  * Check `input` (the default export of `hosts.ts`) and resolve every default.
@@ -144,6 +164,11 @@ function resolveHost(
       ? false
       : (boolean(p, h.offlineInstall, `${path}.offlineInstall`) ?? false);
 
+  const hostStateVersion =
+    h.stateVersion === undefined
+      ? undefined
+      : stateVersion(p, h.stateVersion, `${path}.stateVersion`);
+
   const guests: ResolvedGuest[] = [];
   const guestsPath = `${path}.guests`;
   if (h.guests === undefined)
@@ -160,6 +185,8 @@ function resolveHost(
         stateDir,
         hostKeys,
         offlineInstall,
+        // A wrong host value is reported once, at the host, not again as missing in each guest.
+        h.stateVersion === undefined ? undefined : (hostStateVersion ?? null),
         ids,
       );
       if (guest !== undefined) guests.push(guest);
@@ -317,6 +344,7 @@ function resolveGuest(
   hostStateDir: string,
   hostKeys: readonly string[],
   hostOfflineInstall: boolean,
+  hostStateVersion: string | null | undefined,
   ids: Identities,
 ): ResolvedGuest | undefined {
   const path = joinPath(guestsPath, name);
@@ -380,6 +408,12 @@ function resolveGuest(
     g.installTimeout === undefined
       ? DEFAULT_INSTALL_TIMEOUT
       : integer(p, g.installTimeout, `${path}.installTimeout`, 60, 86400, "seconds");
+  let guestStateVersion: string | undefined;
+  if (g.stateVersion !== undefined)
+    guestStateVersion = stateVersion(p, g.stateVersion, `${path}.stateVersion`);
+  else if (hostStateVersion === undefined)
+    p.add(`${path}.stateVersion`, stateVersionMissing(guestsPath.slice(0, -".guests".length)));
+  else if (hostStateVersion !== null) guestStateVersion = hostStateVersion;
   let config: ResolvedGuest["config"];
   if (g.config !== undefined) {
     if (!isPlainObject(g.config) && !isExpr(g.config)) {
@@ -402,7 +436,8 @@ function resolveGuest(
     autostart === undefined ||
     shutdownTimeout === undefined ||
     offline === undefined ||
-    installTimeout === undefined
+    installTimeout === undefined ||
+    guestStateVersion === undefined
   ) {
     return undefined;
   }
@@ -423,6 +458,7 @@ function resolveGuest(
     shutdownTimeout,
     ...(ipv4 ? { ipv4 } : {}),
     ...(config ? { config } : {}),
+    stateVersion: guestStateVersion,
     user: `${GUEST_USER_PREFIX}${name}`,
     unit: `qemu-guest-${name}`,
     stateDir,
@@ -442,6 +478,30 @@ function resolveGuest(
       log: `${stateDir}/install.log`,
     },
   };
+}
+
+/** Said where a guest's state version is missing: where to set it, and why there is no default. */
+function stateVersionMissing(hostPath: string): string {
+  return `is missing; set it here or in ${hostPath}.stateVersion to the NixOS release the guest is first installed with, such as "26.05", and keep it. There is no default: it fixes the on-disk formats of stateful services such as PostgreSQL, which must never change behind your back when vmflake is upgraded`;
+}
+
+/** A NixOS release name for `system.stateVersion`, or undefined after reporting. */
+function stateVersion(p: Problems, value: unknown, path: string): string | undefined {
+  if (typeof value !== "string") {
+    p.add(
+      path,
+      `must be a NixOS release name as a string, such as "26.05", got ${describe(value)}`,
+    );
+    return undefined;
+  }
+  if (!STATE_VERSION.test(value)) {
+    p.add(
+      path,
+      `${show(value)} is not a NixOS release name: those are "YY.05" and "YY.11", such as "26.05"`,
+    );
+    return undefined;
+  }
+  return value;
 }
 
 /**

@@ -8,6 +8,13 @@ import type { NixValue } from "../dsl/index.ts";
 /** A size with an IEC unit: `512M`, `4G`, `1T` (K, M, G, T are powers of 1024). */
 export type Size = `${number}${"K" | "M" | "G" | "T"}`;
 
+/**
+ * A NixOS release name, `YY.05` or `YY.11` such as `"26.05"`: the value of a guest's
+ * `system.stateVersion`. The type only guides the editor; validation accepts exactly two digits,
+ * a dot and `05` or `11`.
+ */
+export type StateVersion = `${number}.${"05" | "11"}`;
+
 /** The whole description: the nixpkgs to build with and every host. */
 export interface HostsSpec {
   /**
@@ -72,6 +79,15 @@ export interface HostSpec {
    * @defaultValue `false`
    */
   readonly offlineInstall?: boolean;
+  /**
+   * The default of `stateVersion` for this host's guests; see {@link GuestSpec.stateVersion},
+   * which says why there is no default.
+   *
+   * Optional here because every guest may set its own; a guest with neither is a validation
+   * error.
+   * @defaultValue none
+   */
+  readonly stateVersion?: StateVersion;
   /** Guests by name (each guest's hostname: unique across all hosts). */
   readonly guests: { readonly [name: string]: GuestSpec };
 }
@@ -124,6 +140,20 @@ export interface GuestSpec {
    * @defaultValue `1800` (30 minutes)
    */
   readonly installTimeout?: number;
+  /**
+   * The NixOS release the guest was first installed with, `YY.05` or `YY.11` (e.g. `"26.05"`):
+   * its `system.stateVersion`. It fixes the on-disk formats and data locations of stateful
+   * services such as PostgreSQL, so it must stay what it was at the first install, whatever
+   * nixpkgs the guest runs later. That is why vmflake has no default: a default would be
+   * vmflake's, and upgrading vmflake would change it behind the user's back on guests that are
+   * already installed. Set it once, here or on the host, and change it only after following the
+   * release notes' migration steps.
+   *
+   * Optional in the type only because the host's `stateVersion` may give it; a guest with
+   * neither is a validation error.
+   * @defaultValue the host's `stateVersion`; no default beyond that
+   */
+  readonly stateVersion?: StateVersion;
   /** A static address for the guest; otherwise it uses DHCP. @defaultValue DHCP */
   readonly ipv4?: StaticIPv4;
   /**

@@ -5,7 +5,7 @@
 import * as n from "../../dsl/index.ts";
 import type { NixBinding, NixFile } from "../../dsl/index.ts";
 import type { ResolvedGuest, ResolvedHost, ResolvedIPv4 } from "../model.ts";
-import { STATE_VERSION, generatedHeader } from "./header.ts";
+import { generatedHeader } from "./header.ts";
 
 export function guestSystemFile(host: ResolvedHost, guest: ResolvedGuest, source: string): NixFile {
   const modulesPath = n.ref("modulesPath");
@@ -40,7 +40,7 @@ export function guestSystemFile(host: ResolvedHost, guest: ResolvedGuest, source
     n.bind(["services", "openssh", "settings", "KbdInteractiveAuthentication"], false),
     n.bind(["users", "users", "root", "openssh", "authorizedKeys", "keys"], [...guest.sshKeys]),
     ...network(guest),
-    n.bind(["system", "stateVersion"], STATE_VERSION),
+    n.bind(["system", "stateVersion"], guest.stateVersion),
   ];
   return {
     comment: generatedHeader(source, `guest ${guest.name} of host ${host.name}`),

@@ -6,5 +6,9 @@ export function generatedHeader(source: string, what: string): string[] {
   ];
 }
 
-/** The NixOS release whose defaults a freshly installed guest keeps (`system.stateVersion`). */
+/**
+ * `system.stateVersion` of the throwaway host systems the flake's checks evaluate, which are never
+ * installed. Guests never use it: theirs comes from the hosts file, so that upgrading vmflake
+ * cannot change it.
+ */
 export const STATE_VERSION = "26.05";

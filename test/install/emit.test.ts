@@ -45,6 +45,7 @@ describeWith(
         study: {
           lan: { nic: "enp0s31f6", bridge: "vbridge0" },
           sshKeys: [${JSON.stringify(KEY)}],
+          stateVersion: "26.05",
           guests: {
             alice: { memory: "1G", disk: "40G", vnc: 1, tap: "tap0" },
             bob: { memory: "4G", disk: "20G", cpus: 2, offlineInstall: true, installTimeout: 600 },
@@ -53,6 +54,7 @@ describeWith(
         lab: {
           lan: { nic: "eno1", bridge: "br0" },
           offlineInstall: true,
+          stateVersion: "26.05",
           guests: {
             carol: { memory: "512M", disk: "4G" },
             dave: { memory: "512M", disk: "4G", offlineInstall: false },
@@ -60,6 +62,7 @@ describeWith(
         },
         net: {
           lan: { nic: "eno1", bridge: "br0" },
+          stateVersion: "26.05",
           guests: { erin: { memory: "512M", disk: "4G" } },
         },
       } }`,

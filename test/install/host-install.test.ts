@@ -100,6 +100,7 @@ describeWith(
         `{ hosts: { ${HOST}: {
           lan: { nic: "eth0", bridge: "br0" },
           stateDir: ${JSON.stringify(stateRoot)},
+          stateVersion: "26.05",
           guests: { ${guests} },
         } } }`,
       );

@@ -60,6 +60,7 @@ describeWith(
         dir,
         `{ hosts: { ${HOST}: {
           lan: { nic: "eth0", bridge: "br0" },
+          stateVersion: "26.05",
           guests: { ${GUEST}: { memory: "256M", disk: "1G", offlineInstall: true } },
         } } }`,
       );

@@ -45,6 +45,7 @@ describe.runIf(ready)(
         `{ hosts: { study: {
           lan: { nic: "enp0s31f6", bridge: "vbridge0" },
           sshKeys: [${JSON.stringify(KEY)}],
+          stateVersion: "26.05",
           guests: {
             alice: { memory: "1G", disk: "40G", vnc: 1, tap: "tap0" },
             bob: { memory: "1G", disk: "20G", offlineInstall: true, installTimeout: 900 },
@@ -193,7 +194,7 @@ describe.runIf(ready)(
         mkdirSync(root);
         const out = await emitFlake(
           root,
-          `{ hosts: { study: { lan: { nic: "eth0", bridge: "br0" }, guests: { ${guests(n, offline)} } } } }`,
+          `{ hosts: { study: { lan: { nic: "eth0", bridge: "br0" }, stateVersion: "26.05", guests: { ${guests(n, offline)} } } } }`,
         );
         writeHostFlake(join(root, "host"), out, nixpkgs, "study");
         lockFlake(join(root, "host"));

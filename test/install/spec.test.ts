@@ -18,7 +18,11 @@ describe("install fields", () => {
   it("defaults: network install, 30 minutes, installer memory at least 3 GiB", () => {
     const spec = resolveSpec({
       hosts: {
-        h: { lan, guests: { a: { memory: "1G", disk: "4G" }, b: { memory: "6G", disk: "4G" } } },
+        h: {
+          lan,
+          stateVersion: "26.05",
+          guests: { a: { memory: "1G", disk: "4G" }, b: { memory: "6G", disk: "4G" } },
+        },
       },
     });
     const [a, b] = spec.hosts[0]!.guests;
@@ -40,12 +44,17 @@ describe("install fields", () => {
           lan,
           stateDir: "/var/lib/vms",
           offlineInstall: true,
+          stateVersion: "26.05",
           guests: {
             a: { memory: "1G", disk: "4G" },
             b: { memory: "1G", disk: "4G", offlineInstall: false, installTimeout: 7200 },
           },
         },
-        k: { lan, guests: { c: { memory: "1G", disk: "4G", offlineInstall: true } } },
+        k: {
+          lan,
+          stateVersion: "26.05",
+          guests: { c: { memory: "1G", disk: "4G", offlineInstall: true } },
+        },
       },
     });
     const guests = spec.hosts.flatMap((h) => h.guests);
@@ -64,6 +73,7 @@ describe("install fields", () => {
           h: {
             lan,
             offlineInstall: "yes",
+            stateVersion: "26.05",
             guests: {
               a: { memory: "1G", disk: "4G", offlineInstall: 1, installTimeout: 30 },
               b: { memory: "1G", disk: "4G", installTimeout: 90.5 },

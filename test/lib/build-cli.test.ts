@@ -22,6 +22,7 @@ export default defineHosts({
       lan: { nic: "eth0", bridge: "br0" },
       sshKeys: [${JSON.stringify(KEY)}],
       guests: { ${guests} },
+      stateVersion: "26.05",
     },
   },
 });

@@ -50,6 +50,7 @@ export default defineHosts({
     study: {
       lan: { nic: "enp0s31f6", bridge: "vbridge0" },
       sshKeys: [${JSON.stringify(KEY)}],
+      stateVersion: "26.05",
       guests: {
         alice: { memory: "1G", disk: "40G", vnc: 1, tap: "tap0" },
         bob: { memory: "2G", disk: "20G", cpus: 2, autostart: false, shutdownTimeout: 30,
@@ -64,6 +65,7 @@ export default defineHosts({
     },
     lab: {
       lan: { nic: "eno1", bridge: "br0", address: { addresses: ["10.0.0.2/24"], gateway: "10.0.0.1" }, bridgeMac: "02:00:00:00:00:01" },
+      stateVersion: "26.05",
       guests: { carol: { memory: "512M", disk: "4G" } },
     },
   },

@@ -84,6 +84,7 @@ describeWith(
       hosts: {
         [HOST]: {
           lan: { nic: NIC, bridge: BRIDGE },
+          stateVersion: "26.05",
           guests: Object.fromEntries(names.map((n) => [n, { memory: "256M", disk: "1G" }])),
         },
       },

@@ -27,7 +27,7 @@ done`;
   return execFileSync("sh", ["-c", script], { input, encoding: "utf8" }).trim().split("\n");
 }
 
-const guest = { memory: "128M", disk: "1G" } as const;
+const guest = { memory: "128M", disk: "1G", stateVersion: "26.05" } as const;
 const lan = { nic: "eth0", bridge: "br0" } as const;
 
 /** The problems `resolveSpec` reports for `spec` (none when it resolves). */

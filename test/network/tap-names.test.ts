@@ -12,7 +12,7 @@ import { describeWith } from "../support/tools.ts";
 import { createNetns, type IpLink, type Netns } from "./support/netns.ts";
 
 const IFNAMSIZ = 16; // including the terminating NUL
-const guest = { memory: "128M", disk: "1G" } as const;
+const guest = { memory: "128M", disk: "1G", stateVersion: "26.05" } as const;
 const lan = { nic: "eth0", bridge: "br0" } as const;
 
 /** The test's own implementation of the documented fallback. */

@@ -155,6 +155,7 @@ export const RICH_SPEC = {
         bridgeMac: "02:00:00:00:0a:01",
       },
       sshKeys: [SSH_KEY],
+      stateVersion: "26.05",
       guests: {
         "database-primary-eu": {
           memory: "2G",
@@ -172,6 +173,7 @@ export const RICH_SPEC = {
     },
     rack: {
       lan: { nic: "enp3s0", bridge: "vbr0" },
+      stateVersion: "26.05",
       guests: {
         "nightly-builder-arm": { memory: "1G", disk: "10G", autostart: false, shutdownTimeout: 30 },
         cache: { memory: "768M", disk: "12G", tap: "tap-cache" },

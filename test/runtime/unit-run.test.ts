@@ -100,6 +100,7 @@ describeWith(
 export default defineHosts({ hosts: { testhost: {
   lan: { nic: "eth0", bridge: "br0" },
   stateDir: ${JSON.stringify(stateRoot)},
+  stateVersion: "26.05",
   guests: {
     ${JSON.stringify(guests.acpi)}: { memory: "256M", disk: "1G", shutdownTimeout: 60 },
     ${JSON.stringify(guests.deaf)}: { memory: "256M", disk: "1G", shutdownTimeout: 3 },

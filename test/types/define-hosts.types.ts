@@ -15,13 +15,25 @@ export const ok = defineHosts({
       lan: { ...lan, address: { addresses: ["10.0.0.2/24"], gateway: "10.0.0.1" } },
       sshKeys: [],
       stateDir: "/var/lib/vms",
+      stateVersion: "26.05",
       guests: {
         alice: { memory: "1G", disk: "40G", cpus: 2, vnc: 1, tap: "tap0", autostart: false },
         bob: { memory: "512M", disk: "1T", config: { services: { nginx: { enable: true } } } },
+        carol: { memory: "1G", disk: "4G", stateVersion: "25.11" },
       },
     },
   },
 });
+
+/**
+ * Compiles: a guest may take its state version from its host, so the types cannot require one;
+ * validation reports a guest that has neither.
+ */
+export const withoutStateVersion = defineHosts({
+  hosts: { h: { lan, guests: { a: { memory: "1G", disk: "4G" } } } },
+});
+
+const sized = { memory: "1G", disk: "4G" } as const;
 
 // A typo in a field name. [memroy]
 // @ts-expect-error
@@ -79,6 +91,14 @@ const noGateway = { addresses: ["10.0.0.2/24"] };
 // A static configuration needs its gateway. [gateway]
 // @ts-expect-error
 defineHosts({ hosts: { h: { lan: { ...lan, address: noGateway }, guests: {} } } });
+
+// A state version that is not a release name. ["26.04"]
+// @ts-expect-error
+defineHosts({ hosts: { h: { lan, stateVersion: "26.04", guests: {} } } });
+
+// A guest's state version as a number. [Type 'number' is not assignable to type '`${number}.05`]
+// @ts-expect-error
+defineHosts({ hosts: { h: { lan, guests: { a: { ...sized, stateVersion: 26.05 } } } } });
 
 // A typo at the top level. [host]
 // @ts-expect-error

@@ -3,6 +3,7 @@ export default {
   hosts: {
     h: {
       lan: { nic: "eth0", bridge: "br0" },
+      stateVersion: "26.05",
       guests: {
         a: {
           memory: "1G",

@@ -1,6 +1,10 @@
 // Bad input: disk missing.
 export default {
   hosts: {
-    study: { lan: { nic: "enp0s31f6", bridge: "vbridge0" }, guests: { alice: { memory: "1G" } } },
+    study: {
+      lan: { nic: "enp0s31f6", bridge: "vbridge0" },
+      stateVersion: "26.05",
+      guests: { alice: { memory: "1G" } },
+    },
   },
 };
