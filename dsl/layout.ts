@@ -1,7 +1,7 @@
 /**
  * A greedy layout engine with the semantics of nixfmt's `Predoc` (nixfmt 1.x): the only way to
  * make our output a fixed point of `nixfmt --strict` by construction, rather than by luck.
- * Differences from Prettier's doc printer that matter here (reference file §5): the width limit
+ * Differences from Prettier's doc printer that matter here (docs/design.md §3.2): the width limit
  * does not count indentation, several nests opened on one line give a single indentation step,
  * and "priority groups" let a call keep its head on one line while its last argument expands.
  */

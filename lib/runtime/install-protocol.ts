@@ -1,7 +1,7 @@
 /**
  * The first-install protocol between the host and vmflake's installer ISO, in one place: the
  * names both sides use for the seed drive, its file, the work directory, and the markers on the
- * serial console. `reference/qemu-on-nixos.md` §7.4–7.5 gives the reasons.
+ * serial console. docs/qemu-and-systemd.md §6.2–6.3 gives the reasons.
  *
  * The host's install unit (`install-guest-script.ts`) prepares a private work directory next to
  * the guest's image, holding the image-in-progress, a link to the installer ISO and the seed

@@ -4,7 +4,7 @@
 # values. From them this module builds, per guest: a system user, a tap owned by it on the LAN
 # bridge (its own unit, which a host rebuild never restarts), `qemu-guest-<name>.service` running
 # QEMU as its main process, and `qemu-guest-<name>-install.service`, the first install. Its text
-# is the same for every hosts.ts; the reasons behind each setting are in docs/design.md.
+# is the same for every hosts.ts; the reasons behind each setting are in vmflake's docs/qemu-and-systemd.md.
 {
   config,
   lib,

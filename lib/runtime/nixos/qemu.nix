@@ -2,7 +2,7 @@
 #
 # Both machines share every flag but what differs on purpose: the installer VM boots the ISO
 # once with -no-reboot and a seed drive, writes the image-in-progress in the work directory and
-# has no QMP socket. The reasons for each flag are in the repository's docs/design.md.
+# has no QMP socket. The reasons for each flag are in vmflake's docs/qemu-and-systemd.md §1.
 { lib }:
 let
   # Longest virtio-blk serial: the virtio spec's 20-byte ID field; QEMU cuts longer ones.
