@@ -5,6 +5,9 @@
  * import { defineHosts } from "vmflake";
  * export default defineHosts({ hosts: { … } });
  * ```
+ *
+ * Nix expressions for a guest's `config` come from `vmflake/dsl`
+ * (`import * as nix from "vmflake/dsl"`); a repository's build.ts calls `vmflake/build`.
  */
 export type { GuestSpec, HostSpec, HostsSpec, LanSpec, Size, StaticIPv4 } from "./spec.ts";
 export { defineHosts } from "./spec.ts";
@@ -12,4 +15,3 @@ export type { ResolvedGuest, ResolvedHost, ResolvedSpec } from "./model.ts";
 export { resolveSpec } from "./resolve.ts";
 export { type Problem, SpecError } from "./problems.ts";
 export { emitFlake, type OutputFile } from "./emit/index.ts";
-export * as nix from "../dsl/index.ts";

@@ -18,6 +18,7 @@ import { tempDir } from "../support/temp.ts";
 import { describeWith, nixEnv } from "../support/tools.ts";
 
 const lib = JSON.stringify(join(REPO_ROOT, "lib", "index.ts"));
+const dsl = JSON.stringify(join(REPO_ROOT, "dsl", "index.ts"));
 const KEY =
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKvsVxkaxaHgMKOHSr4umvYwt/M7HB/wiTSSkg2TVF9a dan@carbon";
 const HOSTILE = "it's ${not} ''interpolated'' \\ \"quoted\" $${x}\nsecond line\t";
@@ -44,7 +45,8 @@ describeWith(
     beforeAll(async () => {
       writeFileSync(
         join(dir, "hosts.ts"),
-        `import { defineHosts, nix } from ${lib};
+        `import { defineHosts } from ${lib};
+import * as nix from ${dsl};
 export default defineHosts({
   hosts: {
     study: {
