@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { HOSTNAME, IFNAME } from "../../lib/names.ts";
 import { MAC } from "../../lib/mac.ts";
-import { installQemuArgs } from "../../lib/runtime/install-qemu-args.ts";
 import {
   INSTALL_FAILED,
   INSTALL_OK,
@@ -275,59 +274,6 @@ printf 'booting\r\n%s\r\n' "\${reply//NONCE/$nonce}" >>"$log"
     });
   },
 );
-
-describe("installQemuArgs", () => {
-  const base = {
-    name: "alice",
-    cpus: 2,
-    memoryMiB: 3072,
-    workDir: "/var/lib/qemu-guests/alice/install.tmp",
-    diskSerial: "vmflake-root",
-    log: "/var/lib/qemu-guests/alice/install.log",
-  };
-
-  it("boots the CD once, never reboots, seed read-only, target by serial, no bootindex", () => {
-    const args = installQemuArgs(base);
-    const line = args.join(" ");
-    expect(args).toContain("-no-reboot");
-    expect(args[args.indexOf("-boot") + 1]).toBe("once=d");
-    expect(line).toContain(
-      "-blockdev driver=file,node-name=installer-file,filename=/var/lib/qemu-guests/alice/install.tmp/installer.iso,read-only=on",
-    );
-    expect(line).toContain("-device ide-cd,drive=installer,bus=ide.0");
-    expect(line).toContain("-device virtio-blk-pci,drive=disk0,serial=vmflake-root");
-    expect(line).toContain(
-      "driver=vvfat,node-name=seed,dir=/var/lib/qemu-guests/alice/install.tmp/seed,fat-type=16,label=VMFLAKESEED,read-only=on",
-    );
-    expect(line).toContain("-device virtio-blk-pci,drive=seed,serial=vmflake-seed");
-    expect(line).toContain(
-      "-chardev file,id=serial0,path=/var/lib/qemu-guests/alice/install.log,append=on",
-    );
-    expect(line).not.toContain("bootindex");
-    expect(args[args.indexOf("-display") + 1]).toBe("none");
-    expect(args).not.toContain("-netdev");
-  });
-
-  it("uses the guest's VNC and network when given", () => {
-    const args = installQemuArgs({
-      ...base,
-      vnc: { address: "127.0.0.1", display: 3 },
-      net: { tap: "tap0", mac: "52:54:00:12:34:56" },
-    });
-    expect(args.join(" ")).toContain("-display vnc=127.0.0.1:3 -device VGA");
-    expect(args.join(" ")).toContain(
-      "-netdev tap,id=net0,ifname=tap0,script=no,downscript=no,vhost=on -device virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56",
-    );
-  });
-
-  it("refuses values QEMU would split or cut", () => {
-    expect(() => installQemuArgs({ ...base, workDir: "/var/lib/a,b" })).toThrow(/contains a comma/);
-    expect(() => installQemuArgs({ ...base, diskSerial: "x".repeat(21) })).toThrow(
-      /longer than 20 bytes/,
-    );
-    expect(() => installQemuArgs({ ...base, memoryMiB: 0 })).toThrow(/positive integer/);
-  });
-});
 
 describe("seed file", () => {
   it("key=value lines in a fixed order", () => {
