@@ -9,26 +9,53 @@ export function isPlainObject(v: unknown): v is Obj {
   return proto === Object.prototype || proto === null;
 }
 
-/** The object at `path`, with unknown keys reported (with a suggestion), or undefined. */
-export function object(
+/**
+ * The fields of the spec type `T`, as validation knows them: `fieldList<GuestSpec>()(["memory",
+ * …])` returns the list as given, and compiles only if it names every field of `T` and nothing
+ * else. So a field added to a spec type cannot be forgotten by validation (it would be refused at
+ * run time as unknown), nor can validation take a field the editor would flag. Curried because
+ * TypeScript infers either all type arguments or none.
+ */
+export function fieldList<T>(): <const L extends readonly (keyof T & string)[]>(
+  list: L & AllFieldsOf<T, L>,
+) => L {
+  return (list) => list;
+}
+
+/**
+ * `unknown` (no constraint) when `L` names every field of `T`; otherwise an object type whose one
+ * property names the missing fields, which is what the compiler's error then shows.
+ */
+export type AllFieldsOf<T, L extends readonly unknown[]> = [Missing<T, L>] extends [never]
+  ? unknown
+  : { readonly "fields missing from this list": Missing<T, L> };
+
+type Missing<T, L extends readonly unknown[]> = Exclude<keyof T, L[number]>;
+
+/**
+ * The object at `path`, with unknown keys reported (with a suggestion), or undefined. Typed by
+ * the known fields, so reading any other one is a compile error.
+ */
+export function object<K extends string>(
   p: Problems,
   value: unknown,
   path: string,
-  known: readonly string[],
-): Obj | undefined {
+  known: readonly K[],
+): { readonly [key in K]?: unknown } | undefined {
   if (!isPlainObject(value)) {
     p.add(path === "" ? "(default export)" : path, `must be an object, got ${describe(value)}`);
     return undefined;
   }
   for (const key of Object.keys(value)) {
-    if (known.includes(key)) continue;
+    if ((known as readonly string[]).includes(key)) continue;
     const near = closest(key, known);
     p.add(
       joinPath(path, key),
       `unknown field${near ? `; did you mean "${near}"?` : `; known fields: ${known.join(", ")}`}`,
     );
   }
-  return value;
+  // Unknown keys are reported above; the caller reads only the known ones.
+  return value as { readonly [key in K]?: unknown };
 }
 
 export function describe(v: unknown): string {

@@ -9,9 +9,17 @@
  * Nix expressions for a guest's `config` come from `vmflake/dsl`
  * (`import * as nix from "vmflake/dsl"`); a repository's build.ts calls `vmflake/build`.
  */
-export type { GuestSpec, HostSpec, HostsSpec, LanSpec, Size, StaticIPv4 } from "./spec.ts";
+export type {
+  GuestSpec,
+  HostSpec,
+  HostsSpec,
+  LanSpec,
+  Size,
+  StateVersion,
+  StaticIPv4,
+} from "./spec.ts";
 export { defineHosts } from "./spec.ts";
 export type { ResolvedGuest, ResolvedHost, ResolvedSpec } from "./model.ts";
-export { resolveSpec } from "./resolve.ts";
+export { resolveSpec } from "./resolve/index.ts";
 export { type Problem, SpecError } from "./problems.ts";
 export { emitFlake, type OutputFile } from "./emit/index.ts";

@@ -1,6 +1,6 @@
 /**
  * What people write in `hosts.ts`: NixOS hosts and the QEMU/KVM guests each one runs.
- * Every field is checked again at run time by `validate.ts` (unknown fields included), so a
+ * Every field is checked again at run time by `lib/resolve/` (unknown fields included), so a
  * typo is an error even when the editor did not catch it.
  */
 import type { NixValue } from "../dsl/index.ts";

@@ -1,6 +1,6 @@
 /**
  * Runs the native TypeScript compiler on the type-level tests: with the `@ts-expect-error` lines
- * the file compiles; without them, each marked statement fails, and for the reason named in its
+ * each file compiles; without them, each marked statement fails, and for the reason named in its
  * comment (`[field]` must appear in the error).
  */
 import { spawnSync } from "node:child_process";
@@ -10,7 +10,11 @@ import { describe, expect, it } from "vitest";
 import { findTsc, tscArgs } from "../../cli/typecheck.ts";
 import { REPO_ROOT } from "../support/build-cli.ts";
 
-const SOURCE = join(import.meta.dirname, "define-hosts.types.ts");
+/** Each file of type-level tests, with the fewest marked mistakes it must hold. */
+const FILES = [
+  { what: "types reject common mistakes", file: "define-hosts.types.ts", atLeast: 15 },
+  { what: "field lists follow the spec types", file: "field-lists.types.ts", atLeast: 3 },
+];
 const TSC = findTsc();
 
 function tsc(file: string): string[] {
@@ -22,18 +26,19 @@ function tsc(file: string): string[] {
   return `${r.stdout}${r.stderr}`.split(/\n(?! )/).filter((l) => /error TS\d+/.test(l));
 }
 
-describe("types reject common mistakes", () => {
-  const source = readFileSync(SOURCE, "utf8");
+describe.each(FILES)("$what", ({ file, atLeast }) => {
+  const path = join(import.meta.dirname, file);
+  const source = readFileSync(path, "utf8");
   const cases = [...source.matchAll(/\[(.+)\]\n\/\/ @ts-expect-error\n(.*)\n/g)];
 
   it("the file compiles: every marked mistake is an error", () => {
-    expect(cases.length).toBeGreaterThanOrEqual(15);
-    expect(tsc(SOURCE)).toEqual([]);
+    expect(cases.length).toBeGreaterThanOrEqual(atLeast);
+    expect(tsc(path)).toEqual([]);
   });
 
   it("without the markers each mistake fails, on its own line, for its reason", () => {
     // Keep the file in place (relative imports), as a sibling copy.
-    const copy = join(import.meta.dirname, ".unmarked.types.ts");
+    const copy = join(import.meta.dirname, `.unmarked.${file}`);
     writeFileSync(copy, source.replaceAll("// @ts-expect-error\n", "\n"));
     try {
       const errors = tsc(copy);

@@ -1,0 +1,58 @@
+/**
+ * Validate `hosts.ts` and resolve it into the model: every problem is collected (with its path
+ * and a hint), then thrown at once as a {@link SpecError}; nothing is half-resolved.
+ *
+ * One file per part of the description: host.ts, lan.ts, ipv4.ts, guest.ts (with config.ts, the
+ * guest's own NixOS settings), state-version.ts; values.ts holds the checks hosts and guests
+ * share, and unique.ts what must not clash across guests and hosts.
+ */
+import { fieldList, isPlainObject, object, string } from "../fields.ts";
+import { DEFAULT_NIXPKGS, type ResolvedHost, type ResolvedSpec } from "../model.ts";
+import { Problems, SpecError, show } from "../problems.ts";
+import type { HostsSpec } from "../spec.ts";
+import { resolveHost } from "./host.ts";
+import { type Identities, checkUnique } from "./unique.ts";
+
+/** The fields of the description itself. */
+export const TOP_FIELDS = fieldList<HostsSpec>()(["nixpkgs", "hosts"]);
+
+/** Flake URLs: the characters flake references use, nothing that could leave a string or word. */
+const FLAKE_URL =
+  /^(github|gitlab|sourcehut|path|git\+https|git\+ssh|git\+file|https|tarball\+https|file|flake):[A-Za-z0-9._~:/?#@+=%,&-]+$/;
+
+/**
+ * Check `input` (the default export of `hosts.ts`) and resolve every default.
+ * @throws SpecError with every problem found.
+ */
+export function resolveSpec(input: unknown): ResolvedSpec {
+  const p = new Problems();
+  const top = object(p, input, "", TOP_FIELDS);
+  if (top === undefined) throw new SpecError(p.list);
+
+  let nixpkgs = DEFAULT_NIXPKGS;
+  if (top.nixpkgs !== undefined) {
+    const url = string(p, top.nixpkgs, "nixpkgs");
+    if (url !== undefined && !FLAKE_URL.test(url)) {
+      p.add(
+        "nixpkgs",
+        `${show(url)} is not a flake URL such as "github:NixOS/nixpkgs/nixos-26.05"`,
+      );
+    } else if (url !== undefined) nixpkgs = url;
+  }
+
+  const hosts: ResolvedHost[] = [];
+  const ids: Identities = { hosts: [], guests: [] };
+  const hostsObj =
+    top.hosts === undefined ? undefined : isPlainObject(top.hosts) ? top.hosts : undefined;
+  if (top.hosts === undefined) p.add("hosts", "is missing; describe at least one host");
+  else if (hostsObj === undefined) p.add("hosts", "must be an object of hosts by name");
+  else if (Object.keys(hostsObj).length === 0)
+    p.add("hosts", "is empty; describe at least one host");
+  for (const [name, value] of Object.entries(hostsObj ?? {})) {
+    const host = resolveHost(p, name, value, ids);
+    if (host !== undefined) hosts.push(host);
+  }
+  checkUnique(p, ids, hostsObj ?? {});
+  if (p.list.length > 0) throw new SpecError(p.list);
+  return { nixpkgs, hosts };
+}

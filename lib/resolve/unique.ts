@@ -1,0 +1,79 @@
+/**
+ * What must not clash across guests and hosts. Every host and guest records its identities while
+ * it is resolved, whatever else is wrong with it, so that clashes are reported in the same run as
+ * the other problems.
+ */
+import type { Obj } from "../fields.ts";
+import type { ResolvedHost } from "../model.ts";
+import { type Problems, show } from "../problems.ts";
+
+/** What must be unique, recorded for every host and guest whatever else is wrong with them. */
+export interface Identities {
+  readonly hosts: { readonly name: string; readonly lan: ResolvedHost["lan"] }[];
+  readonly guests: {
+    readonly host: string;
+    readonly name: string;
+    readonly path: string;
+    readonly tap: string | undefined;
+    readonly mac: string | undefined;
+    readonly display: number | undefined;
+  }[];
+}
+
+/**
+ * Names, taps, VNC displays and MACs that must not clash: guest names and MACs across all hosts
+ * (they share a LAN; bridge MACs included), displays and taps per host (taps also distinct from
+ * the host's NIC and bridge).
+ */
+export function checkUnique(p: Problems, ids: Identities, rawHosts: Obj): void {
+  const names = new Map<string, string>();
+  const macs = new Map<string, string>();
+  const displays = new Map<string, string>();
+  const taps = new Map<string, string>();
+  for (const h of ids.hosts) {
+    if (h.lan.bridgeMac !== undefined) macs.set(h.lan.bridgeMac, `the bridge of host ${h.name}`);
+  }
+  for (const g of ids.guests) {
+    const owner = names.get(g.name);
+    if (owner !== undefined) {
+      p.add(
+        g.path,
+        `guest name ${show(g.name)} is also used on host ${owner}; guests are hostnames on a LAN, so names must be unique`,
+      );
+    } else names.set(g.name, g.host);
+    if (Object.hasOwn(rawHosts, g.name)) {
+      p.add(g.path, `${show(g.name)} is also a host name; hostnames must be unique`);
+    }
+    if (g.mac !== undefined) {
+      const macOwner = macs.get(g.mac);
+      if (macOwner !== undefined) {
+        p.add(
+          `${g.path}.mac`,
+          `${g.mac} is also the MAC of ${macOwner}; set a different mac explicitly`,
+        );
+      } else macs.set(g.mac, g.path);
+    }
+    if (g.display !== undefined) {
+      const other = displays.get(`${g.host}/${g.display}`);
+      if (other !== undefined) {
+        p.add(
+          `${g.path}.vnc`,
+          `display ${g.display} is already used by guest ${other} on this host`,
+        );
+      } else displays.set(`${g.host}/${g.display}`, g.name);
+    }
+    if (g.tap !== undefined) {
+      const other = taps.get(`${g.host}/${g.tap}`);
+      if (other !== undefined) {
+        p.add(`${g.path}.tap`, `${show(g.tap)} is already the tap of guest ${other} on this host`);
+      } else taps.set(`${g.host}/${g.tap}`, g.name);
+      const lan = ids.hosts.find((h) => h.name === g.host)?.lan;
+      if (lan !== undefined && (g.tap === lan.nic || g.tap === lan.bridge)) {
+        p.add(
+          `${g.path}.tap`,
+          `${show(g.tap)} is the host's ${g.tap === lan.nic ? "NIC" : "bridge"}; a guest needs a tap of its own`,
+        );
+      }
+    }
+  }
+}
