@@ -1,9 +1,8 @@
-/** Derived and checked values: sizes, MACs, ssh keys, systemd unit names, shell words. */
+/** Derived and checked values: sizes, MACs, ssh keys, systemd unit names. */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { shellWord } from "../../lib/emit/shell.ts";
 import { deriveMac, macProblem } from "../../lib/mac.ts";
 import { defaultTap, netDeviceUnit } from "../../lib/names.ts";
 import { formatSize, parseSize } from "../../lib/sizes.ts";
@@ -99,16 +98,4 @@ describe("names", () => {
     expect(long).toMatch(/^vm-[0-9a-f]{8}$/);
     expect(defaultTap("a-very-long-guest-name")).toBe(long);
   });
-});
-
-describe("shell words", () => {
-  it.each(["plain", "it's", "a b", "$(reboot)", "`x`", '"q"', "back\\slash", "new\nline", ""])(
-    "%j reaches bash unchanged",
-    (word) => {
-      const out = execFileSync("bash", ["-c", `printf '%s' ${shellWord(word)}`], {
-        encoding: "utf8",
-      });
-      expect(out).toBe(word);
-    },
-  );
 });
