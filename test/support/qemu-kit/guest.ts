@@ -1,7 +1,7 @@
 /**
  * The kit's tiny guest: the host's Debian kernel plus a busybox initramfs, booted directly
- * (`-kernel/-initrd/-append`) on top of the unit's exact `qemuArgs(...)`. It boots to its ready
- * marker in about 3 s under TCG. Everything is cached by content in {@link kitCacheDir}.
+ * (`-kernel/-initrd/-append`) on top of the unit's exact QEMU arguments (qemu.nix). It boots to
+ * its ready marker in about 3 s under TCG. Everything is cached by content in {@link kitCacheDir}.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -19,7 +19,7 @@ import { newcArchive, S_IFDIR, S_IFREG, type CpioEntry } from "./newc-archive.ts
 /** Drivers the guest loads: the power button and its input events, and the virtio disk. */
 const wantedModules = ["button", "evdev", "virtio_pci", "virtio_blk"];
 
-/** What a test adds to `qemuArgs(...)` to boot the kit guest. */
+/** What a test adds to a guest's QEMU arguments (qemu.nix's `guest g`) to boot the kit guest. */
 export interface KitGuest {
   kernel: string;
   initrd: string;

@@ -1,11 +1,13 @@
 /**
  * One guest as a test sees it: a scratch directory holding the image, QMP socket and serial log,
- * QEMU started with exactly `qemuArgs(...)` (plus the kit's direct kernel boot, if any).
+ * QEMU started with exactly the guest's arguments from the runtime's builder (qemu.nix's
+ * `guest g`, evaluated by real Nix) without its NIC, since a test guest has no tap, plus the kit's
+ * direct kernel boot, if any.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { qemuArgs, type QemuGuestRuntime } from "../../../lib/runtime/qemu-args.ts";
+import { guestQemuArgs, qemuGuest, withoutNic, type QemuGuest } from "../qemu-args.ts";
 import { kitGuest } from "./guest.ts";
 import type { KitFlavour } from "./guest-init.ts";
 import { startQemu, waitForSocket, type QemuRun } from "./qemu-process.ts";
@@ -17,18 +19,24 @@ export const qemuKitTools = ["qemu-system-x86_64", "qemu-img", "xz", "busybox"] 
 /** Size of the test images: small, and what the kit guest's disk writer expects. */
 export const testImageBytes = 64 * 1024 * 1024;
 
-/** The runtime values of a guest named `name` whose files live in `dir`. */
-export function testRuntime(dir: string, name: string): QemuGuestRuntime {
-  return {
+/** What qemu.nix gets for a guest named `name` whose files live in `dir`. */
+export function testQemuGuest(dir: string, name: string): QemuGuest {
+  return qemuGuest({
     name,
     cpus: 1,
     memoryMiB: 256,
-    imagePath: join(dir, "disk.qcow2"),
+    image: join(dir, "disk.qcow2"),
     diskSerial: `${name}-root`,
     qmpSocket: join(dir, "qmp.sock"),
-    serialLog: join(dir, "console.log"),
-  };
+    consoleLog: join(dir, "console.log"),
+  });
 }
+
+/**
+ * A test guest's builder input, plus its image and console log under the names the script tests
+ * hand to the programs they run (`imagePath`, `serialLog`).
+ */
+export type TestRuntime = QemuGuest & { readonly imagePath: string; readonly serialLog: string };
 
 /** Creates an empty qcow2 image of `bytes` at `path` with the real qemu-img. */
 export function createImage(path: string, bytes: number): void {
@@ -38,7 +46,7 @@ export function createImage(path: string, bytes: number): void {
 /** A running test guest. */
 export interface TestGuest {
   dir: string;
-  runtime: QemuGuestRuntime;
+  runtime: TestRuntime;
   qemu: QemuRun;
   /** The serial console so far, with the `\r` of serial line endings removed. */
   console(): string;
@@ -47,27 +55,39 @@ export interface TestGuest {
 }
 
 /**
- * Creates the image and starts QEMU with `qemuArgs(runtime)` and, for a flavour, the kit guest's
- * boot arguments (`null` boots nothing: firmware only), then `extraArgs`. Resolves once the QMP
- * socket exists.
+ * Creates the image and starts QEMU with the guest's arguments from qemu.nix (without the NIC)
+ * and, for a flavour, the kit guest's boot arguments (`null` boots nothing: firmware only), then
+ * `extraArgs`. Resolves once the QMP socket exists.
  */
 export async function startTestGuest(
   flavour: KitFlavour | null,
-  adjust: (r: QemuGuestRuntime) => QemuGuestRuntime = (r) => r,
+  adjust: (g: QemuGuest) => QemuGuest = (g) => g,
   extraArgs: readonly string[] = [],
 ): Promise<TestGuest> {
   const dir = scratchDir("vmflake-rt-");
-  const runtime = adjust(testRuntime(dir, flavour ?? "bare"));
-  createImage(runtime.imagePath, testImageBytes);
+  const guestInput = adjust(testQemuGuest(dir, flavour ?? "bare"));
+  const runtime: TestRuntime = {
+    ...guestInput,
+    imagePath: guestInput.image,
+    serialLog: guestInput.consoleLog,
+  };
+  let args: string[];
+  try {
+    args = withoutNic(guestQemuArgs([guestInput])[0]!);
+    createImage(runtime.image, testImageBytes);
+  } catch (err) {
+    removeScratchDir(dir);
+    throw err;
+  }
   const boot = flavour === null ? [] : kitGuest(flavour).bootArgs;
-  const qemu = startQemu([...qemuArgs(runtime), ...boot, ...extraArgs]);
+  const qemu = startQemu([...args, ...boot, ...extraArgs]);
   const guest: TestGuest = {
     dir,
     runtime,
     qemu,
     console: () =>
-      existsSync(runtime.serialLog)
-        ? readFileSync(runtime.serialLog, "utf8").replace(/\r/g, "")
+      existsSync(runtime.consoleLog)
+        ? readFileSync(runtime.consoleLog, "utf8").replace(/\r/g, "")
         : "",
     dispose: async () => {
       await qemu.kill();
