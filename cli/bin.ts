@@ -13,7 +13,10 @@ Commands:
 Exit codes: 0 done, 1 refused or invalid input, 2 wrong usage.
 `;
 
-/** Run the command line `vmflake ARGV…`; resolves to the exit code. */
+/**
+ * Run the command line `vmflake ARGV…`; resolves to the exit code. `cwd` is what init's DIR is
+ * relative to and where build writes without `--out` (the process's working directory).
+ */
 export async function main(
   argv: readonly string[],
   io: Io = processIo,

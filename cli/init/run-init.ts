@@ -7,9 +7,9 @@ import { SCAFFOLD, packageName, scaffoldFiles } from "./scaffold.ts";
 
 export const INIT_USAGE = `Usage: npx vmflake init [DIR]
 
-Writes a new repository for your hosts into DIR (default: the current directory,
-created if missing): ${SCAFFOLD.map((f) => f.path).join(", ")}.
-If DIR already holds any of them, names them and writes nothing (exit 1).
+Starts a repository for your hosts in DIR (default: the current directory; created if
+missing). It writes:
+${SCAFFOLD.map((f) => `  ${f.path}\n`).join("")}If DIR already holds any of them, it names them and writes nothing (exit 1).
 `;
 
 /** This copy of vmflake: its directory, version, and the tsx it depends on. */
