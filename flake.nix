@@ -7,7 +7,7 @@
     nixosModules.study = {
       key = "vmflake#nixosModules.study";
       imports = [ ./modules/study.nix ];
-      _module.args.vmflakeInstaller = self.packages.x86_64-linux.installer-study;
+      vmflake.installer.package = self.packages.x86_64-linux.installer-study;
     };
     nixosModules.default = self.nixosModules.study;
     nixosConfigurations.alice = nixpkgs.lib.nixosSystem { modules = [ ./modules/study/alice.nix ]; };

@@ -1,0 +1,188 @@
+# vmflake runtime: the one QEMU command line, for a guest and for its installer VM; copied verbatim into the generated flake's modules/vmflake/.
+#
+# Both machines share every flag but what differs on purpose: the installer VM boots the ISO
+# once with -no-reboot and a seed drive, writes the image-in-progress in the work directory and
+# has no QMP socket. The reasons for each flag are in vmflake's docs/qemu-and-systemd.md §1.
+{ lib }:
+let
+  # Longest virtio-blk serial: the virtio spec's 20-byte ID field; QEMU cuts longer ones.
+  maxSerialBytes = 20;
+
+  # A value inside a comma-separated QEMU option list: a comma would start another option. The
+  # option types already refuse commas; this keeps a programming error from becoming a
+  # different command line.
+  opt =
+    field: value:
+    let
+      s = toString value;
+    in
+    if s == "" then
+      throw "vmflake: ${field} is empty"
+    else if builtins.match ".*,.*" s != null then
+      throw "vmflake: ${field} ${builtins.toJSON s} contains a comma, which QEMU would read as the start of another option"
+    else
+      s;
+
+  serial =
+    s:
+    if builtins.stringLength s > maxSerialBytes then
+      throw "vmflake: disk serial ${builtins.toJSON s} is longer than ${toString maxSerialBytes} bytes"
+    else
+      opt "disk serial" s;
+
+  # What every vmflake machine is: KVM without a TCG fallback (a host without /dev/kvm fails
+  # loudly), no default devices, no /etc/qemu config, libvirt's seccomp set (spawn=deny is why
+  # taps use script=no).
+  machine =
+    {
+      name,
+      cpus,
+      memoryMiB,
+    }:
+    [
+      "-name"
+      "guest=${opt "name" name},debug-threads=on"
+      "-machine"
+      "q35,accel=kvm"
+      "-cpu"
+      "host"
+      "-smp"
+      (toString cpus)
+      "-m"
+      "${toString memoryMiB}M"
+      "-nodefaults"
+      "-no-user-config"
+      "-msg"
+      "timestamp=on"
+      "-sandbox"
+      "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+    ];
+
+  # The first serial port (the kernel console) appended to a file: a restart must not wipe the
+  # console of the crash that caused it.
+  console = path: [
+    "-chardev"
+    "file,id=serial0,path=${opt "console log" path},append=on"
+    "-serial"
+    "chardev:serial0"
+  ];
+
+  # Two -blockdev nodes (file, then qcow2) as libvirt does. cache.direct=on with the default
+  # no-flush=off is cache=none; aio=io_uring needs it; detect-zeroes=unmap needs discard=unmap.
+  disk =
+    {
+      file,
+      diskSerial,
+      direct,
+      boot,
+    }:
+    let
+      cache = lib.optionalString direct ",aio=io_uring,cache.direct=on";
+      qcowCache = lib.optionalString direct ",cache.direct=on";
+    in
+    [
+      "-blockdev"
+      "driver=file,node-name=disk0-file,filename=${opt "image" file}${cache},discard=unmap"
+      "-blockdev"
+      "driver=qcow2,node-name=disk0,file=disk0-file${qcowCache},discard=unmap,detect-zeroes=unmap"
+      "-device"
+      # bootindex replaces qemu-kvm's removed boot=on.
+      "virtio-blk-pci,drive=disk0,serial=${serial diskSerial}${lib.optionalString boot ",bootindex=1"}"
+    ];
+
+  rng = [
+    "-object"
+    "rng-random,id=rng0,filename=/dev/urandom"
+    "-device"
+    "virtio-rng-pci,rng=rng0"
+  ];
+
+  # -nodefaults removed the default VGA card, and VNC without one shows nothing.
+  display =
+    vnc:
+    if vnc == null then
+      [
+        "-display"
+        "none"
+      ]
+    else
+      [
+        "-display"
+        "vnc=${opt "VNC address" vnc.address}:${toString vnc.display}"
+        "-device"
+        "VGA"
+      ];
+
+  # A pre-created tap owned by the guest's user, with vhost-net and an explicit MAC: QEMU's
+  # default MAC is the same in every process.
+  nic = g: [
+    "-netdev"
+    "tap,id=net0,ifname=${opt "tap" g.tap},script=no,downscript=no,vhost=on"
+    "-device"
+    "virtio-net-pci,netdev=net0,mac=${opt "MAC" g.mac}"
+  ];
+in
+{
+  # The guest's QEMU: its image, its QMP socket for the synchronous stop, its console log.
+  guest =
+    g:
+    machine { inherit (g) name cpus memoryMiB; }
+    ++ [
+      "-qmp"
+      "unix:${opt "QMP socket" g.qmpSocket},server=on,wait=off"
+    ]
+    ++ console g.consoleLog
+    ++ disk {
+      file = g.image;
+      inherit (g) diskSerial;
+      direct = true;
+      boot = true;
+    }
+    ++ rng
+    ++ display g.vnc
+    ++ nic g;
+
+  # The installer VM of a guest: the same machine with the installer's memory, the ISO booted
+  # once (a reset never re-enters it; a reboot or panic ends QEMU), the image-in-progress and the
+  # read-only seed drive (vvfat: a FAT16 disk with one partition, built from the directory).
+  # q35's built-in AHCI controller (bus ide.0) is there even with -nodefaults.
+  install =
+    g:
+    let
+      work = opt "work directory" g.install.workDir;
+    in
+    machine {
+      name = "${g.name}-install";
+      inherit (g) cpus;
+      inherit (g.install) memoryMiB;
+    }
+    ++ [
+      "-no-reboot"
+      "-boot"
+      "once=d"
+    ]
+    ++ console g.install.log
+    ++ [
+      "-blockdev"
+      "driver=file,node-name=installer-file,filename=${work}/installer.iso,read-only=on"
+      "-blockdev"
+      "driver=raw,node-name=installer,file=installer-file,read-only=on"
+      "-device"
+      "ide-cd,drive=installer,bus=ide.0"
+    ]
+    ++ disk {
+      file = "${work}/disk.qcow2";
+      inherit (g) diskSerial;
+      direct = false;
+      boot = false;
+    }
+    ++ [
+      "-blockdev"
+      "driver=vvfat,node-name=seed,dir=${work}/seed,fat-type=16,label=VMFLAKESEED,read-only=on"
+      "-device"
+      "virtio-blk-pci,drive=seed,serial=vmflake-seed"
+    ]
+    ++ rng
+    ++ display g.vnc
+    ++ lib.optionals (!g.install.offline) (nic g);
+}

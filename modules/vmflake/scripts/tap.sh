@@ -1,0 +1,122 @@
+# vmflake runtime: the host's tap of one guest, for its oneshot unit vmflake-tap-<tap>.service; copied verbatim into the generated flake's modules/vmflake/.
+# shellcheck shell=bash
+# The tap of one guest on the host. Usage:
+#   $0 up TAP USER MAC BRIDGE
+#   $0 down TAP
+# The unit is a oneshot with RemainAfterExit, so a host rebuild never recreates the tap under a
+# running guest: QEMU holds the tap's file descriptor, and a new tap of that name would be a
+# different device, cut off from the guest.
+# up: creates TAP (mode tap, owned by USER, vnet_hdr for vhost-net) unless it exists. An existing
+# TAP is reused as it is, never deleted or recreated; but one that is not a tap, or is not USER's,
+# is refused (exit 1). Then it gives TAP the MAC, makes it a port of BRIDGE if BRIDGE exists (if
+# not, the bridge's own unit adds its listed ports when it creates it) and brings it up.
+# down: deletes TAP if it exists (and refuses to delete an interface that is not a tap).
+# Exit status: 0 done, 1 refused or failed, 2 bad usage.
+me=${0##*/}
+usage() {
+  if [ -n "${1-}" ]; then echo "$me: $1" >&2; fi
+  echo "usage: $me up TAP USER MAC BRIDGE" >&2
+  echo "       $me down TAP" >&2
+  exit 2
+}
+
+# Interface names: lib/names.ts' IFNAME (at most 15 characters, as the kernel allows; no leading
+# "-" or "." that ip would read as an option or a path).
+ifname='^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$'
+# User names: shadow's default rule, at most 32 characters.
+username='^[a-z_][a-z0-9_-]{0,31}$'
+# MACs as lib/mac.ts writes them.
+macaddr='^[0-9a-f]{2}(:[0-9a-f]{2}){5}$'
+# IFF_TAP, the bit of tun_flags that makes a tun device a tap.
+iff_tap=0x0002
+
+[ "$#" -gt 0 ] || usage "no command"
+verb=$1
+shift
+case $verb in
+  up) [ "$#" -eq 4 ] || usage "up needs TAP USER MAC BRIDGE" ;;
+  down) [ "$#" -eq 1 ] || usage "down needs TAP" ;;
+  *) usage "unknown command: $verb" ;;
+esac
+tap=$1
+[[ $tap =~ $ifname ]] || usage "TAP: \"$tap\" is not an interface name"
+
+net=/sys/class/net
+
+fail() {
+  echo "$me: $*" >&2
+  exit 1
+}
+
+# ip ARGS…: ip's own exit status may be 2, which here means bad usage; any failure of ip is 1.
+ip_or_fail() {
+  ip "$@" || fail "ip $* failed (see the message above)"
+}
+
+# Every tun and tap device has tun_flags, and no other interface has.
+is_tap() {
+  local flags
+  [ -r "$net/$1/tun_flags" ] || return 1
+  flags=$(cat "$net/$1/tun_flags")
+  [[ $flags =~ ^0x[0-9a-fA-F]+$ ]] && ((flags & iff_tap))
+}
+
+if [ "$verb" = down ]; then
+  if [ ! -e "$net/$tap" ]; then
+    echo "$me: $tap does not exist; nothing to delete"
+    exit 0
+  fi
+  is_tap "$tap" || fail "$tap is not a tap; refusing to delete it"
+  ip_or_fail link del dev "$tap"
+  echo "$me: deleted tap $tap"
+  exit 0
+fi
+
+user=$2
+mac=$3
+bridge=$4
+[[ $user =~ $username ]] || usage "USER: \"$user\" is not a user name"
+[[ $mac =~ $macaddr ]] || usage "MAC: \"$mac\" is not a MAC such as fe:54:00:12:34:56"
+((16#${mac:0:2} % 2 == 0)) || usage "MAC: $mac is a multicast address; a tap needs a unicast one"
+[[ $bridge =~ $ifname ]] || usage "BRIDGE: \"$bridge\" is not an interface name"
+uid=$(id -u -- "$user" 2>/dev/null) || fail "there is no user $user to own $tap"
+
+if [ ! -e "$net/$tap" ]; then
+  ip_or_fail tuntap add dev "$tap" mode tap user "$user" vnet_hdr
+  echo "$me: created tap $tap for user $user"
+else
+  # Never recreate it: a running QEMU may hold it. But a stranger's device is not the guest's tap.
+  is_tap "$tap" ||
+    fail "$tap exists but is not a tap (it has no tap flags in $net/$tap/tun_flags); refusing" \
+      "to use it. Rename or delete that interface, then start this unit again"
+  owner=$(cat "$net/$tap/owner")
+  if [ "$owner" != "$uid" ]; then
+    # -1: no owner, so only a process with CAP_NET_ADMIN may open it.
+    if [ "$owner" = -1 ]; then owner="no owner"; else owner="owner uid $owner"; fi
+    fail "tap $tap exists with $owner, not $user (uid $uid), so the guest's QEMU could not open" \
+      "it; refusing to take it over. Delete it (ip link del $tap) once nothing uses it, then" \
+      "start this unit again"
+  fi
+  echo "$me: reusing the existing tap $tap of user $user"
+fi
+
+# Only on a change: setting the same address still notifies the bridge, which may pick its own
+# address anew.
+if [ "$(cat "$net/$tap/address")" != "$mac" ]; then
+  ip_or_fail link set dev "$tap" address "$mac"
+fi
+
+if [ -e "$net/$bridge" ]; then
+  [ -d "$net/$bridge/bridge" ] || fail "$bridge exists but is not a bridge; refusing to add $tap to it"
+  master=''
+  if [ -e "$net/$tap/master" ]; then master=$(basename -- "$(readlink -- "$net/$tap/master")"); fi
+  if [ "$master" != "$bridge" ]; then
+    ip_or_fail link set dev "$tap" master "$bridge"
+    echo "$me: $tap is a port of bridge $bridge"
+  fi
+else
+  echo "$me: bridge $bridge does not exist yet; its own unit adds $tap when it creates it"
+fi
+
+ip_or_fail link set dev "$tap" up
+echo "$me: tap $tap is up (MAC $mac)"
