@@ -11,9 +11,9 @@ import { unifiedDiff } from "./diff.ts";
 import { type Change, planChanges } from "./output-plan.ts";
 import { changeList, guestTable } from "./summary.ts";
 import { typecheckFile } from "./typecheck.ts";
+import { wantedFiles } from "./wanted-files.ts";
 import { applyChanges } from "./write-files.ts";
-import { printFile } from "../dsl/index.ts";
-import { SpecError, emitFlake, resolveSpec } from "../lib/index.ts";
+import { SpecError, resolveSpec } from "../lib/index.ts";
 
 /** Where a command writes its messages. */
 export interface Io {
@@ -88,7 +88,7 @@ async function build(argv: readonly string[], defaultOut: string, io: Io): Promi
     return 1;
   }
 
-  const wanted = new Map(emitFlake(resolved, source).map((f) => [f.path, printFile(f.file)]));
+  const wanted = wantedFiles(resolved, source);
   const changes = planChanges(out, wanted);
   const changed = changes.filter((c) => c.kind !== "unchanged");
   const where = relative(process.cwd(), out) || ".";

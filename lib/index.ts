@@ -22,4 +22,4 @@ export { defineHosts } from "./spec.ts";
 export type { ResolvedGuest, ResolvedHost, ResolvedSpec } from "./model.ts";
 export { resolveSpec } from "./resolve/index.ts";
 export { type Problem, SpecError } from "./problems.ts";
-export { emitFlake, type OutputFile } from "./emit/index.ts";
+export { type CopiedFile, emitFlake, type OutputFile, runtimeFiles } from "./emit/index.ts";
