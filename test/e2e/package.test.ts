@@ -47,15 +47,19 @@ describeWith(["npm", "npx", "nix-instantiate", "diff"], "vmflake from its packed
     runOk("npm", ["install", tarball], tool);
   }, LONG);
 
-  it("npx vmflake init writes the repository and lists its files", () => {
-    // --no: the vmflake just installed, never one fetched from the registry.
-    const r = runOk("npx", ["--no", "vmflake", "init", repo], tool);
-    for (const { path } of SCAFFOLD) expect(r.stdout).toContain(`  ${path}\n`);
-    const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as {
-      devDependencies: Record<string, string>;
-    };
-    expect(pkg.devDependencies["vmflake"]).toBe(`file:${relative(repo, tarball)}`);
-  });
+  it(
+    "npx vmflake init writes the repository and lists its files",
+    () => {
+      // --no: the vmflake just installed, never one fetched from the registry.
+      const r = runOk("npx", ["--no", "vmflake", "init", repo], tool);
+      for (const { path } of SCAFFOLD) expect(r.stdout).toContain(`  ${path}\n`);
+      const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as {
+        devDependencies: Record<string, string>;
+      };
+      expect(pkg.devDependencies["vmflake"]).toBe(`file:${relative(repo, tarball)}`);
+    },
+    LONG,
+  );
 
   it(
     "npm install there installs vmflake from the same tarball",
