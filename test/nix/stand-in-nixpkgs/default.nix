@@ -1,8 +1,11 @@
 # A STAND-IN for nixpkgs, for vmflake's tests only. A full nixpkgs cannot be fetched on the test
 # machines, so this provides just what the generated flake uses, built from the machine's own
 # Debian tools:
-#   lib.nixosSystem   a tiny module evaluator (imports, deep merge, no option types)
-#   lib.getExe        as in nixpkgs (meta.mainProgram)
+#   lib.nixosSystem   a small module system (options and types, mkIf/mkMerge/priorities, submodules,
+#                     utils.escapeSystemdExecArgs); paths NixOS declares and this stand-in does not
+#                     (systemd.services, users.users …) merge freeform. lib.nix says what it
+#                     implements and where it differs from nixpkgs.
+#   lib.*             the small functions the flake and its runtime module use, as in nixpkgs
 #   legacyPackages.<system>.{writeShellApplication, runCommand, qemu_kvm, qemu-utils, socat,
 #                            coreutils, jq, nixfmt}
 # writeShellApplication runs the real shellcheck at build time, like nixpkgs does. qemu_kvm is

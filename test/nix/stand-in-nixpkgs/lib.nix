@@ -41,10 +41,15 @@
 #     config.x.enable { … }` works; below that, a set's names are those whose definitions mkIf
 #     did not remove (attrsOf), so a condition there must not read the set it defines (NixOS
 #     declares namespaces such as `networking`, where `networking.a = mkIf
-#     config.networking.b …` works; here it recurses). A top-level name whose definitions mkIf
-#     all removed is `{ }` or `[ ]` for sets and lists (forcing the removed definitions' values
-#     to tell which), else throws when read. Undeclared lists concatenate and drop mkIf-false
-#     elements (NixOS' listOf), and nothing checks that an undeclared path exists in NixOS.
+#     config.networking.b …` works; here it recurses), and a name whose definitions were all
+#     removed is absent (NixOS would show its default). Only at the top, a name whose
+#     definitions mkIf all removed keeps the names they had, as `{ }` or `[ ]` (so
+#     config.systemd.services of a disabled module is `{ }`), telling sets from lists by
+#     evaluating the removed values. Undeclared lists concatenate and drop mkIf-false elements
+#     (NixOS' listOf), in NixOS' order: definitions of modules in reverse order (as nixpkgs
+#     merges them), except below the third level (systemd.services.<name>.after …), where NixOS'
+#     attrsOf submodule elements reverse them back; nothing checks that an undeclared path exists
+#     in NixOS.
 #   - Type errors use the message above, not nixpkgs' "A definition for option … is not of
 #     type …"; both name the option's path.
 #   - No documentation (options.json, descriptions), no mkRenamedOptionModule and friends, no
@@ -132,6 +137,12 @@ let
     list:
     assert assertMsg (list != [ ]) "lists.init: list must not be empty!";
     genList (builtins.elemAt list) (length list - 1);
+  reverseList =
+    list:
+    let
+      n = length list;
+    in
+    genList (i: builtins.elemAt list (n - 1 - i)) n;
   unique = foldl' (acc: e: if elem e acc then acc else acc ++ [ e ]) [ ];
   count = pred: foldl' (c: x: if pred x then c + 1 else c) 0;
   range = first: last': if first > last' then [ ] else genList (n: first + n) (last' - first + 1);
@@ -1136,30 +1147,44 @@ let
   # Stand-in freeform config (nixosSystem): an undeclared name in a set whose names are known
   # without deciding any condition (the config itself, or a set of declared options), as if NixOS
   # had a freeformType of lazyAttrsOf (an anything that concatenates lists). When mkIf removed
-  # every definition, a name whose definitions were lists or sets is `[ ]` or `{ }` (the empty
-  # value of NixOS' listOf and attrsOf options); looking is safe here, since a set's names were
-  # needed anyway and the content of a mkIf at this level is an attribute's own expression.
+  # every definition of it, a set keeps the names its definitions had, each `{ }` or `[ ]` when
+  # its definitions were sets or lists (so config.systemd.services of a disabled module is `{ }`,
+  # the empty value of NixOS' attrsOf); telling which looks at the removed definitions' values,
+  # one level down from the namespace whose names were computed anyway.
   isSetValue = v: isAttrs v && !(v ? outPath) && tagOf v == "";
   freeformChild =
     loc: defs:
     let
       merged = freeformMerge loc defs;
       peeled = concatMap (d: peel d.value) defs;
-      empty =
+      emptyOf =
+        loc': vs:
+        if all isSetValue vs then
+          { }
+        else if all isList vs then
+          [ ]
+        else
+          throw "The option `${showOption loc'}' was accessed but has no value defined (mkIf removed its definitions). Try setting the option.";
+      removed =
         if all isSetValue peeled then
-          { value = { }; }
+          {
+            value = zipAttrsWith (n: vs: emptyOf (loc ++ [ n ]) (concatMap peel vs)) peeled;
+            clean = { };
+          }
         else if all isList peeled then
-          { value = [ ]; }
+          {
+            value = [ ];
+            clean = [ ];
+          }
         else
           { };
     in
-    if merged.defined || !(empty ? value) then
+    if merged.defined || !(removed ? value) then
       merged // { hasValue = merged.defined; }
     else
-      {
-        inherit (empty) value;
+      removed
+      // {
         hasValue = true;
-        clean = empty.value;
         unmatched = [ ];
         options = { };
       };
@@ -1168,7 +1193,10 @@ let
   freeformMerge =
     loc: defs:
     let
-      filtered = filterOverrides (dischargeDefs loc defs);
+      # The third level (systemd.services.<name>, users.users.<name> …) is an element of an
+      # attrsOf submodule in NixOS, whose own evaluation reverses the order once more: lists
+      # below it come in module order, lists above it in reverse.
+      filtered = filterOverrides (dischargeDefs loc (if length loc == 3 then reverseList defs else defs));
       final = sortByOrder filtered.values;
       values = map (d: d.value) final;
       isDefined = final != [ ];
@@ -1339,9 +1367,7 @@ let
         if isAttrs d && d ? key then
           toString d.key
         else if isString d && !(hasPrefix "/" d) then
-          toString (args.modulesPath or (throw "disabledModules: `${d}' in `${file}' needs modulesPath"))
-          + "/"
-          + d
+          toString (args.modulesPath or "") + "/" + d
         else if isPath d || isString d then
           toString d
         else
@@ -1365,11 +1391,13 @@ let
               value = m.options;
             }) collected
           ))
+          # nixpkgs merges the definitions of modules in the reverse of their collected order
+          # (the last module's list elements come first).
           (
             map (m: {
               inherit (m) file;
               value = m.config;
-            }) collected
+            }) (reverseList collected)
           );
       freeformTypes = filter (t: t != null) (map (m: m.freeformType) collected);
       unmatchedDefs = concatMap (
@@ -1491,6 +1519,7 @@ let
       optional
       optionals
       range
+      reverseList
       tail
       toList
       unique
