@@ -1,11 +1,14 @@
 /**
  * The emitted flake evaluated by real Nix against the stand-in nixpkgs (test/nix): every file
- * parses, and the values that matter evaluate to what hosts.ts says.
+ * parses, and the values that matter evaluate to what hosts.ts says. The host's units are read as
+ * systemd reads them: each Exec line back to its argument vector (docs/design.md §6.2).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { beforeAll, expect, it } from "vitest";
+import { deriveMac } from "../../lib/mac.ts";
+import { parseExecLine } from "../support/exec-line.ts";
 import {
   build as buildDrv,
   evalJson,
@@ -14,6 +17,8 @@ import {
   STAND_IN_NIXPKGS,
 } from "../support/nix.ts";
 import { build, REPO_ROOT } from "../support/build-cli.ts";
+import { guestQemuArgs, qemuGuest } from "../support/qemu-args.ts";
+import { type RuntimeScriptName, runtimeScript } from "../support/runtime-files.ts";
 import { tempDir } from "../support/temp.ts";
 import { describeWith, nixEnv } from "../support/tools.ts";
 
@@ -22,6 +27,42 @@ const dsl = JSON.stringify(join(REPO_ROOT, "dsl", "index.ts"));
 const KEY =
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKvsVxkaxaHgMKOHSr4umvYwt/M7HB/wiTSSkg2TVF9a dan@carbon";
 const HOSTILE = "it's ${not} ''interpolated'' \\ \"quoted\" $${x}\nsecond line\t";
+
+/** The program of a runtime script as writeShellApplication builds it (`vmflake-<name>`). */
+const program = (name: string) =>
+  new RegExp(`^/nix/store/[a-z0-9]{32}-vmflake-${name}/bin/vmflake-${name}$`);
+/** The stand-in's qemu_kvm (TCG behind the name; docs/design.md §7.2). */
+const QEMU = /^\/nix\/store\/[a-z0-9]{32}-qemu-kvm-stand-in\/bin\/qemu-kvm$/;
+
+/** The systemd sandbox of every guest's QEMU and of its first install (the runtime's). */
+const SANDBOX = {
+  DevicePolicy: "closed",
+  DeviceAllow: ["/dev/kvm rw", "/dev/net/tun rw", "/dev/vhost-net rw"],
+  NoNewPrivileges: true,
+  ProtectSystem: "strict",
+  ProtectHome: true,
+  PrivateTmp: true,
+  ProtectKernelTunables: true,
+  ProtectKernelModules: true,
+  ProtectKernelLogs: true,
+  ProtectControlGroups: true,
+  ProtectClock: true,
+  ProtectHostname: true,
+  RestrictSUIDSGID: true,
+  RestrictRealtime: true,
+  RestrictNamespaces: true,
+  LockPersonality: true,
+  RestrictAddressFamilies: ["AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK"],
+  CapabilityBoundingSet: "",
+  UMask: "0027",
+};
+/** A Nix list of the sandbox's setting names, to pick them out of a serviceConfig. */
+const SANDBOX_KEYS = `[ ${Object.keys(SANDBOX)
+  .map((k) => JSON.stringify(k))
+  .join(" ")} ]`;
+
+/** A tap's MAC: the guest's with first byte fe, so the bridge keeps the NIC's (lowest) MAC. */
+const tapMac = (guestMac: string) => `fe${guestMac.slice(2)}`;
 
 function nixFiles(dir: string): string[] {
   const out: string[] = [];
@@ -87,6 +128,23 @@ export default defineHosts({
       guest = name: o.nixosConfigurations.\${name}.config;
     in ${body}`);
 
+    /** The guests' QEMU as the runtime derives it from their options (paths under stateDir). */
+    const guestOf = (name: string, over: Partial<Parameters<typeof qemuGuest>[0]>) =>
+      qemuGuest({
+        name,
+        image: `/var/lib/qemu-guests/${name}/disk.qcow2`,
+        qmpSocket: `/run/qemu-guests/${name}/qmp.sock`,
+        mac: deriveMac("study", name),
+        ...over,
+      });
+    const alice = guestOf("alice", {
+      memoryMiB: 1024,
+      cpus: 1,
+      tap: "tap0",
+      vnc: { display: 1, address: "127.0.0.1" },
+    });
+    const bob = guestOf("bob", { memoryMiB: 2048, cpus: 2, tap: "vm-bob", vnc: null });
+
     it("every emitted file parses", () => {
       const files = nixFiles(out);
       expect(files.map((f) => relative(out, f))).toEqual([
@@ -98,6 +156,9 @@ export default defineHosts({
         "modules/study.nix",
         "modules/study/alice.nix",
         "modules/study/bob.nix",
+        "modules/vmflake/default.nix",
+        "modules/vmflake/installer.nix",
+        "modules/vmflake/qemu.nix",
       ]);
       for (const f of files) {
         execFileSync("nix-instantiate", ["--parse", f], { env: nixEnv, stdio: "pipe" });
@@ -119,62 +180,157 @@ export default defineHosts({
       });
     });
 
-    it("host module: users, taps, bridge ports and one service per guest", () => {
+    it("host module: users, tap units, bridge ports and the units of each guest", () => {
       const v = evalIn<Record<string, unknown>>(`let c = host "study"; in {
       services = builtins.attrNames c.systemd.services;
       ports = c.networking.bridges.vbridge0.interfaces;
-      taps = builtins.mapAttrs (n: i: i.virtualOwner or null) (builtins.removeAttrs c.networking.interfaces [ "enp0s31f6" "vbridge0" ]);
+      interfaces = builtins.attrNames c.networking.interfaces;
       nicDhcp = c.networking.interfaces.enp0s31f6.useDHCP;
       bridgeDhcp = c.networking.interfaces.vbridge0.useDHCP;
       users = builtins.mapAttrs (n: u: [ u.group u.isSystemUser u.extraGroups ]) c.users.users;
+      groups = builtins.attrNames c.users.groups;
       modules = c.boot.kernelModules;
-      alice = { inherit (c.systemd.services.qemu-guest-alice) wantedBy bindsTo partOf restartIfChanged; inherit (c.systemd.services.qemu-guest-alice.serviceConfig) User TimeoutStopSec Restart ExecStop ExecStartPre; };
-      bobWanted = c.systemd.services.qemu-guest-bob ? wantedBy;
-      bobStop = c.systemd.services.qemu-guest-bob.serviceConfig.TimeoutStopSec;
+      sysctl = c.boot.kernel.sysctl;
+      taps = builtins.mapAttrs (n: s: {
+        inherit (s) wantedBy before after restartIfChanged;
+        inherit (s.serviceConfig) Type RemainAfterExit ExecStart ExecStop;
+        requires = s.requires or [ ];
+      }) { inherit (c.systemd.services) vmflake-tap-tap0 vmflake-tap-vm-bob; };
+      alice = let s = c.systemd.services.qemu-guest-alice; in {
+        inherit (s) wantedBy requires after restartIfChanged startLimitIntervalSec startLimitBurst;
+        script = s.script or null;
+        partOf = s.partOf or [ ];
+        bindsTo = s.bindsTo or [ ];
+        inherit (s.serviceConfig) Type User Group StateDirectory StateDirectoryMode RuntimeDirectory
+          RuntimeDirectoryMode TimeoutStopSec Restart RestartSec ExecStart ExecStop ExecStartPre;
+        sandbox = builtins.intersectAttrs (builtins.listToAttrs (map (k: { name = k; value = null; }) ${SANDBOX_KEYS})) s.serviceConfig;
+      };
+      bob = let s = c.systemd.services.qemu-guest-bob; in {
+        wantedBy = s.wantedBy or [ ];
+        inherit (s) restartIfChanged;
+        inherit (s.serviceConfig) TimeoutStopSec ExecStart ExecStop ExecStartPre;
+      };
     }`);
       expect(v.services).toEqual([
         "qemu-guest-alice",
         "qemu-guest-alice-install",
         "qemu-guest-bob",
         "qemu-guest-bob-install",
+        "vmflake-tap-tap0",
+        "vmflake-tap-vm-bob",
       ]);
       expect(v.ports).toEqual(["enp0s31f6", "tap0", "vm-bob"]);
-      expect(v.taps).toEqual({ tap0: "vm-alice", "vm-bob": "vm-bob" });
+      // Taps are the runtime's own units now, not interfaces of NixOS's networking.
+      expect(v.interfaces).toEqual(["enp0s31f6", "vbridge0"]);
       expect(v.nicDhcp).toBe(false);
       expect(v.bridgeDhcp).toBe(true);
       expect(v.users).toEqual({
         "vm-alice": ["vm-alice", true, ["kvm"]],
         "vm-bob": ["vm-bob", true, ["kvm"]],
       });
+      expect(v.groups).toEqual(["vm-alice", "vm-bob"]);
       expect(v.modules).toEqual(["tun", "vhost_net"]);
-      const alice = v.alice as Record<string, unknown>;
-      expect(alice.wantedBy).toEqual(["multi-user.target"]);
-      expect(alice.bindsTo).toEqual(["sys-subsystem-net-devices-tap0.device"]);
-      expect(alice.partOf).toEqual(["tap0-netdev.service"]);
-      expect(alice.restartIfChanged).toBe(false);
-      expect(alice.User).toBe("vm-alice");
-      expect(alice.TimeoutStopSec).toBe(150);
-      expect(alice.Restart).toBe("on-failure");
-      expect(alice.ExecStop).toMatch(
-        /^\/nix\/store\/[a-z0-9]{32}-vmflake-stop-guest\/bin\/vmflake-stop-guest \/run\/qemu-guests\/alice\/qmp\.sock 120$/,
-      );
-      expect(alice.ExecStartPre).toMatch(
-        /vmflake-prepare-disk \/var\/lib\/qemu-guests\/alice\/disk\.qcow2 42949672960$/,
-      );
-      expect(v.bobWanted).toBe(false);
-      expect(v.bobStop).toBe(60);
+      expect(v.sysctl).toEqual({
+        "net.bridge.bridge-nf-call-arptables": 0,
+        "net.bridge.bridge-nf-call-ip6tables": 0,
+        "net.bridge.bridge-nf-call-iptables": 0,
+      });
+
+      // Each tap: a oneshot that stays up, never restarted by a rebuild, before the bridge's unit.
+      const taps = v.taps as Record<string, Record<string, unknown>>;
+      for (const [unit, tap, user, mac] of [
+        ["vmflake-tap-tap0", "tap0", "vm-alice", alice.mac],
+        ["vmflake-tap-vm-bob", "vm-bob", "vm-bob", bob.mac],
+      ] as const) {
+        const t = taps[unit]!;
+        expect({ ...t, ExecStart: undefined, ExecStop: undefined }, unit).toEqual({
+          wantedBy: ["multi-user.target"],
+          before: ["network-setup.service", "vbridge0-netdev.service"],
+          after: ["network-pre.target"],
+          requires: [],
+          restartIfChanged: false,
+          Type: "oneshot",
+          RemainAfterExit: true,
+          ExecStart: undefined,
+          ExecStop: undefined,
+        });
+        const start = parseExecLine(t.ExecStart as string);
+        expect(start[0]).toMatch(program("tap"));
+        expect(start.slice(1)).toEqual(["up", tap, user, tapMac(mac), "vbridge0"]);
+        expect(parseExecLine(t.ExecStop as string)).toEqual([start[0], "down", tap]);
+      }
+
+      const a = v.alice as Record<string, unknown>;
+      expect(a.wantedBy).toEqual(["multi-user.target"]);
+      // The tap's unit and the first install: neither is restarted by a rebuild, so requiring
+      // them never takes the guest down; nothing else is bound (docs/qemu-and-systemd.md §2.4).
+      expect(a.requires).toEqual(["vmflake-tap-tap0.service", "qemu-guest-alice-install.service"]);
+      expect(a.after).toEqual([
+        "network.target",
+        "vmflake-tap-tap0.service",
+        "vbridge0-netdev.service",
+        "qemu-guest-alice-install.service",
+      ]);
+      expect(a.partOf).toEqual([]);
+      expect(a.bindsTo).toEqual([]);
+      expect(a.restartIfChanged).toBe(false);
+      expect([a.startLimitIntervalSec, a.startLimitBurst]).toEqual([300, 3]);
+      // QEMU is the main process: no script, ExecStart runs it (docs/qemu-and-systemd.md §2.1).
+      expect(a.script).toBeNull();
+      expect(a.Type).toBe("exec");
+      expect(a.User).toBe("vm-alice");
+      expect(a.Group).toBe("vm-alice");
+      expect([a.StateDirectory, a.StateDirectoryMode]).toEqual(["qemu-guests/alice", "0750"]);
+      expect([a.RuntimeDirectory, a.RuntimeDirectoryMode]).toEqual(["qemu-guests/alice", "0750"]);
+      expect(a.TimeoutStopSec).toBe(150);
+      expect(a.Restart).toBe("on-failure");
+      expect(a.RestartSec).toBe(10);
+      expect(a.sandbox).toEqual(SANDBOX);
+      const [aliceArgs, bobArgs] = guestQemuArgs([alice, bob]);
+      const start = parseExecLine(a.ExecStart as string);
+      expect(start[0]).toMatch(QEMU);
+      expect(start.slice(1)).toEqual(aliceArgs);
+      const stop = parseExecLine(a.ExecStop as string);
+      expect(stop[0]).toMatch(program("stop-guest"));
+      expect(stop.slice(1)).toEqual(["/run/qemu-guests/alice/qmp.sock", "120"]);
+      const pre = parseExecLine(a.ExecStartPre as string);
+      expect(pre[0]).toMatch(program("prepare-disk"));
+      expect(pre.slice(1)).toEqual(["/var/lib/qemu-guests/alice/disk.qcow2", "42949672960"]);
+
+      const b = v.bob as Record<string, unknown>;
+      expect(b.wantedBy).toEqual([]);
+      expect(b.restartIfChanged).toBe(false);
+      expect(b.TimeoutStopSec).toBe(60);
+      expect(parseExecLine(b.ExecStart as string)).toEqual([start[0], ...bobArgs!]);
+      expect(parseExecLine(b.ExecStop as string)).toEqual([
+        stop[0],
+        "/run/qemu-guests/bob/qmp.sock",
+        "30",
+      ]);
+      expect(parseExecLine(b.ExecStartPre as string)).toEqual([
+        pre[0],
+        "/var/lib/qemu-guests/bob/disk.qcow2",
+        String(20n << 30n),
+      ]);
     });
 
     it("static host address and bridge MAC land on the bridge", () => {
       const v = evalIn<Record<string, unknown>>(`let c = host "lab"; in {
-      inherit (c.networking.interfaces.br0) ipv4 macAddress;
+      addresses = c.networking.interfaces.br0.ipv4.addresses;
+      inherit (c.networking.interfaces.br0) macAddress;
+      bridgeDhcp = c.networking.interfaces.br0.useDHCP or null;
+      nicDhcp = c.networking.interfaces.eno1.useDHCP;
       gw = c.networking.defaultGateway;
+      inherit (c.networking) nameservers;
       ports = c.networking.bridges.br0.interfaces;
     }`);
       expect(v).toEqual({
-        ipv4: { addresses: [{ address: "10.0.0.2", prefixLength: 24 }] },
+        addresses: [{ address: "10.0.0.2", prefixLength: 24 }],
         macAddress: "02:00:00:00:00:01",
+        bridgeDhcp: null,
+        nicDhcp: false,
         gw: { address: "10.0.0.1", interface: "br0" },
+        nameservers: [],
         ports: ["eno1", "vm-carol"],
       });
     });
@@ -195,7 +351,7 @@ export default defineHosts({
         motd = c.environment.etc."motd.txt".text;
         ports = c.services.openssh.ports;
         usersMotd = c.users.motd;
-        mac = (host "study").systemd.services.qemu-guest-bob.script;
+        hostExec = (host "study").systemd.services.qemu-guest-bob.serviceConfig.ExecStart;
       };
     }`);
       expect(v.alice).toEqual({
@@ -208,17 +364,20 @@ export default defineHosts({
         initrd: ["virtio_net", "virtio_pci", "virtio_blk"],
         stateVersion: "26.05",
       });
-      const bob = v.bob!;
-      const mac = /mac=(52:54:00:[0-9a-f:]{8})/.exec(bob.mac as string)![1];
-      expect(bob.net).toEqual({
+      const b = v.bob!;
+      // The MAC the host's QEMU gives bob's NIC is the one bob's network matches on.
+      const nic = parseExecLine(b.hostExec as string).find((a) => a.startsWith("virtio-net-pci,"));
+      const mac = /,mac=(52:54:00:[0-9a-f:]{8})$/.exec(nic!)![1];
+      expect(mac).toBe(bob.mac);
+      expect(b.net).toEqual({
         matchConfig: { MACAddress: mac },
         address: ["192.168.1.20/24"],
         gateway: ["192.168.1.1"],
         dns: ["192.168.1.1"],
       });
-      expect(bob.motd).toBe(HOSTILE);
-      expect(bob.ports).toEqual([22, 2222]);
-      expect(bob.usersMotd).toBe("bob says hi");
+      expect(b.motd).toBe(HOSTILE);
+      expect(b.ports).toEqual([22, 2222]);
+      expect(b.usersMotd).toBe("bob says hi");
     });
 
     it("checks build (each forces a full evaluation) and the scripts pass shellcheck", () => {
@@ -226,23 +385,41 @@ export default defineHosts({
         `builtins.mapAttrs (n: c: c.drvPath) o.checks.x86_64-linux`,
       );
       expect(Object.keys(drvs)).toHaveLength(5);
-      // Building the host check builds nothing heavy, but building the scripts runs shellcheck.
-      // A derivation whose command mentions the unit's commands depends on their scripts, so
-      // building it builds them: the stand-in writeShellApplication runs shellcheck on each.
+      // A derivation with the units' Exec lines in its environment depends on every program they
+      // name, so building it builds them: the stand-in writeShellApplication runs shellcheck on
+      // each script (as nixpkgs' does).
       const deps = buildDrv(`let
       o = ${flakeOutputs(out)};
       nixpkgs = import (/. + ${nixPath(STAND_IN_NIXPKGS)}) { };
-      s = (nixpkgs.lib.nixosSystem { modules = [ o.nixosModules.study ]; }).config.systemd.services.qemu-guest-alice;
-    in nixpkgs.legacyPackages.x86_64-linux.runCommand "unit-commands" { } ''
-      echo "\${s.serviceConfig.ExecStop}" "\${s.serviceConfig.ExecStartPre}" > $out
-    ''`);
-      const [stop, prepare] = readFileSync(deps, "utf8")
-        .trim()
-        .split(" ")
-        .filter((w) => w.startsWith("/nix/store/"));
-      expect(stop).toMatch(/vmflake-stop-guest$/);
-      expect(existsSync(stop!)).toBe(true);
-      expect(existsSync(prepare!)).toBe(true);
+      s = (nixpkgs.lib.nixosSystem { modules = [ o.nixosModules.study ]; }).config.systemd.services;
+    in nixpkgs.legacyPackages.x86_64-linux.runCommand "unit-commands" {
+      lines = builtins.toJSON [
+        s.qemu-guest-alice.serviceConfig.ExecStartPre
+        s.qemu-guest-alice.serviceConfig.ExecStart
+        s.qemu-guest-alice.serviceConfig.ExecStop
+        s.vmflake-tap-tap0.serviceConfig.ExecStart
+        s.qemu-guest-alice-install.serviceConfig.ExecStart
+      ];
+      passAsFile = [ "lines" ];
+    } "cp \\"$linesPath\\" \\"$out\\""`);
+      const lines = JSON.parse(readFileSync(deps, "utf8")) as string[];
+      const programs = lines.map((l) => parseExecLine(l)[0]!);
+      const scripts: RuntimeScriptName[] = ["prepare-disk", "stop-guest", "tap", "install-guest"];
+      expect(programs.filter((p) => !QEMU.test(p))).toEqual(
+        scripts.map((name) => expect.stringMatching(program(name))),
+      );
+      expect(programs[1]).toMatch(QEMU);
+      for (const p of programs) expect(existsSync(p), p).toBe(true);
+      // Each program is its runtime script behind writeShellApplication's preamble.
+      for (const [i, name] of [
+        [0, "prepare-disk"],
+        [2, "stop-guest"],
+        [3, "tap"],
+        [4, "install-guest"],
+      ] as const) {
+        expect(readFileSync(programs[i]!, "utf8").endsWith(runtimeScript(name)), name).toBe(true);
+        execFileSync("shellcheck", [programs[i]!]);
+      }
       const check = buildDrv(`(${flakeOutputs(out)}).checks.x86_64-linux.host-study`);
       expect(check).toMatch(/host-study-eval$/);
     });
