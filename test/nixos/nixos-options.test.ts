@@ -17,7 +17,6 @@ describeNixpkgs("nixos-options.json against the real NixOS options", () => {
       f.replace(/^nixos\/modules\//, ""),
     );
     const { result, seconds } = realEval<{ options: { [name: string]: Declared } }>({
-      flakeDir: "/",
       scenario: "options",
       optionPaths: names.map((n) => n.split(".")),
       nixosModules: modules,

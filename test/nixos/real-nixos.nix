@@ -1,27 +1,34 @@
 # Test harness (not part of vmflake's output): evaluates a vmflake-emitted flake against a REAL
 # nixpkgs with the real NixOS module system, outside `nix flake` (no lock file, nothing fetched).
 # The flake's outputs function is called by hand with the real nixpkgs flake as its input, as
-# `nix flake` would after locking. Used by test/nixos/*.test.ts with
+# `nix flake` would after locking. Used by test/nixos/*.test.ts and bench/host-eval.ts with
 #   nix eval --impure --json --expr 'import ./real-nixos.nix { ... }'
-# One call per scenario returns everything the test asserts on.
+# One call evaluates ONE NixOS system (a host or a guest) and returns everything the caller
+# asserts on: Debian's Nix 2.8 segfaults on some calls that evaluate several systems at once.
 {
   # The nixpkgs source, a store path (`/nix/store/…-source`), so that getFlake uses it as is.
   nixpkgs,
   # The directory holding the emitted flake.nix and modules/.
   flakeDir,
-  # "hosts", "guests" or "options".
+  # "host" (rendered units and more), "units" (only the rendered units), "toplevel" (only the
+  # toplevel .drv path), "guest" or "options".
   scenario,
-  # hosts: the hosts whose nixosModules.<host> to evaluate in a minimal host system.
-  hosts ? [ ],
-  # hosts: the network backend of those host systems.
+  # host, units, toplevel: the host whose nixosModules.<host> to evaluate in a minimal host system.
+  host ? null,
+  # host, units, toplevel: the network backend of that host system.
   networkd ? false,
-  # guests: the nixosConfigurations to evaluate.
-  guests ? [ ],
+  # host, units, toplevel: more modules (paths of .nix files) for the host system, e.g. an
+  # overlay that bumps a package the way a nixpkgs update does.
+  extraModules ? [ ],
+  # guest: the nixosConfigurations.<guest> to evaluate.
+  guest ? null,
   # options: option paths (lists of names, "<name>" for an attribute name) to look up.
   optionPaths ? [ ],
   # options: nixpkgs modules (paths under nixos/modules) that the emitted modules import, whose
   # options are declared only when imported (the installer profile's isoImage.*, …).
   nixosModules ? [ ],
+  # options: more modules whose options to look up too (the runtime's modules/vmflake).
+  optionModules ? [ ],
 }:
 let
   np = builtins.getFlake "path:${nixpkgs}";
@@ -61,27 +68,38 @@ let
           };
           system.stateVersion = "26.05";
         }
-      ];
+      ]
+      ++ extraModules;
     };
 
   # The derivations a string refers to (e.g. the script an ExecStart= line runs).
   drvsOf = s: builtins.attrNames (builtins.getContext (toString s));
 
+  # Every enabled unit's rendered text (what switch-to-configuration compares).
+  unitTexts = cfg: lib.mapAttrs (_: u: u.text) (lib.filterAttrs (_: u: u.enable) cfg.systemd.units);
+
   # A rendered systemd unit text of every unit, with the .drv files of the programs that the
-  # qemu-guest units' Exec lines run.
+  # runtime's units run (the derivations each Exec line refers to).
   hostResult =
     host:
     let
       cfg = (hostSystem host).config;
-      # The guests' own units, not their first-install units (which have no ExecStartPre).
-      guestUnits = lib.filterAttrs (
-        n: _: lib.hasPrefix "qemu-guest-" n && !lib.hasSuffix "-install" n
-      ) cfg.systemd.services;
+      services = cfg.systemd.services;
+      execDrvsOf = lib.mapAttrs (
+        _: s: {
+          start = drvsOf (s.serviceConfig.ExecStart or "");
+          startPre = drvsOf (s.serviceConfig.ExecStartPre or "");
+          stop = drvsOf (s.serviceConfig.ExecStop or "");
+        }
+      );
+      runtimeUnits = lib.filterAttrs (
+        n: _: lib.hasPrefix "qemu-guest-" n || lib.hasPrefix "vmflake-tap-" n
+      ) services;
     in
     {
       drvPath = cfg.system.build.toplevel.drvPath;
       useNetworkd = cfg.networking.useNetworkd;
-      units = lib.mapAttrs (_: u: u.text) (lib.filterAttrs (_: u: u.enable) cfg.systemd.units);
+      units = unitTexts cfg;
       networkUnits = lib.mapAttrs (_: u: u.text) (
         lib.filterAttrs (_: u: u.enable) cfg.systemd.network.units
       );
@@ -91,11 +109,12 @@ let
           n: u: u.enable && builtins.match "(.*-netdev|network-addresses-.*|dhcpcd)[.]service" n != null
         ) cfg.systemd.units
       );
-      execDrvs = lib.mapAttrs (_: s: {
-        start = drvsOf s.serviceConfig.ExecStart;
-        startPre = drvsOf s.serviceConfig.ExecStartPre;
-        stop = drvsOf s.serviceConfig.ExecStop;
-      }) guestUnits;
+      # The guests', their installs' and their taps' units.
+      execDrvs = execDrvsOf runtimeUnits;
+      # The store path of the program the QEMU of the guest units is (vmflake.qemuPackage).
+      qemuExe = lib.getExe cfg.vmflake.qemuPackage;
+      installerIso = cfg.vmflake.installer.iso;
+      installerFlake = "${cfg.vmflake.installer.flake}";
       users = lib.mapAttrs (_: u: {
         inherit (u) isSystemUser group extraGroups;
       }) (lib.filterAttrs (n: _: lib.hasPrefix "vm-" n) cfg.users.users);
@@ -149,7 +168,7 @@ let
     (lib.nixosSystem {
       modules = [
         {
-          imports = map (m: "${nixpkgs}/nixos/modules/${m}") nixosModules;
+          imports = map (m: "${nixpkgs}/nixos/modules/${m}") nixosModules ++ optionModules;
           nixpkgs.hostPlatform = "x86_64-linux";
         }
       ];
@@ -201,10 +220,14 @@ in
   inherit scriptedListed;
 }
 // (
-  if scenario == "hosts" then
-    { hosts = lib.genAttrs hosts hostResult; }
-  else if scenario == "guests" then
-    { guests = lib.genAttrs guests guestResult; }
+  if scenario == "host" then
+    { host = hostResult host; }
+  else if scenario == "units" then
+    { units = unitTexts (hostSystem host).config; }
+  else if scenario == "toplevel" then
+    { drvPath = (hostSystem host).config.system.build.toplevel.drvPath; }
+  else if scenario == "guest" then
+    { guest = guestResult guest; }
   else if scenario == "options" then
     {
       options = builtins.listToAttrs (

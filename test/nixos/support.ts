@@ -101,31 +101,89 @@ function toNix(v: string | boolean | readonly string[] | readonly (readonly stri
   return `[ ${v.map((x) => toNix(x)).join(" ")} ]`;
 }
 
-export interface EvalArgs {
-  readonly flakeDir: string;
-  readonly scenario: "hosts" | "guests" | "options";
-  readonly hosts?: readonly string[];
-  readonly networkd?: boolean;
-  readonly guests?: readonly string[];
-  readonly optionPaths?: readonly (readonly string[])[];
-  readonly nixosModules?: readonly string[];
+/** A Nix path expression for an absolute file-system path. */
+function nixPathExpr(p: string): string {
+  return `(/. + ${toNix(p)})`;
 }
 
-/** One `nix eval --json` of test/nixos/real-nixos.nix; the parsed result and the wall time. */
+/** One call of test/nixos/real-nixos.nix: which system, and what to return about it. */
+export type EvalArgs =
+  | {
+      readonly scenario: "host" | "units" | "toplevel";
+      readonly flakeDir: string;
+      readonly host: string;
+      readonly networkd?: boolean;
+      /** More modules (absolute paths of .nix files) for the host system. */
+      readonly extraModules?: readonly string[];
+    }
+  | { readonly scenario: "guest"; readonly flakeDir: string; readonly guest: string }
+  | {
+      readonly scenario: "options";
+      readonly optionPaths: readonly (readonly string[])[];
+      readonly nixosModules?: readonly string[];
+      /** Modules outside nixpkgs (absolute paths) whose options are looked up too. */
+      readonly optionModules?: readonly string[];
+    };
+
+function harnessFields(args: EvalArgs): string[] {
+  const fields = [`nixpkgs = ${toNix(nixpkgsStorePath())};`, `scenario = ${toNix(args.scenario)};`];
+  if (args.scenario === "options") {
+    fields.push(
+      `flakeDir = /.;`,
+      `optionPaths = ${toNix(args.optionPaths)};`,
+      `nixosModules = ${toNix(args.nixosModules ?? [])};`,
+      `optionModules = [ ${(args.optionModules ?? []).map(nixPathExpr).join(" ")} ];`,
+    );
+  } else {
+    fields.push(`flakeDir = ${nixPathExpr(args.flakeDir)};`);
+    if (args.scenario === "guest") fields.push(`guest = ${toNix(args.guest)};`);
+    else {
+      fields.push(
+        `host = ${toNix(args.host)};`,
+        `networkd = ${toNix(args.networkd ?? false)};`,
+        `extraModules = [ ${(args.extraModules ?? []).map(nixPathExpr).join(" ")} ];`,
+      );
+    }
+  }
+  return fields;
+}
+
+/** The `nix eval` arguments of one harness call. */
+function harnessArgs(args: EvalArgs): string[] {
+  const expr = `import ${nixPathExpr(HARNESS)} { ${harnessFields(args).join(" ")} }`;
+  return ["eval", "--impure", "--json", "--expr", expr];
+}
+
+/**
+ * One `nix eval --json` of test/nixos/real-nixos.nix (one NixOS system per call, see its
+ * header); the parsed result and the wall time.
+ */
 export function realEval<T>(args: EvalArgs): { result: T; seconds: number } {
-  const fields = [
-    `nixpkgs = ${toNix(nixpkgsStorePath())};`,
-    `flakeDir = /. + ${toNix(args.flakeDir)};`,
-    `scenario = ${toNix(args.scenario)};`,
-    ...(args.hosts ? [`hosts = ${toNix(args.hosts)};`] : []),
-    ...(args.networkd !== undefined ? [`networkd = ${toNix(args.networkd)};`] : []),
-    ...(args.guests ? [`guests = ${toNix(args.guests)};`] : []),
-    ...(args.optionPaths ? [`optionPaths = ${toNix(args.optionPaths)};`] : []),
-    ...(args.nixosModules ? [`nixosModules = ${toNix(args.nixosModules)};`] : []),
-  ];
-  const expr = `import (/. + ${toNix(HARNESS)}) { ${fields.join(" ")} }`;
-  const r = mustRun("nix", ["eval", "--impure", "--json", "--expr", expr]);
+  const r = mustRun("nix", harnessArgs(args));
   return { result: JSON.parse(r.stdout) as T, seconds: r.seconds };
+}
+
+export interface TimedEval<T> {
+  readonly result: T;
+  /** Elapsed seconds as /usr/bin/time reports them. */
+  readonly seconds: number;
+  /** Peak resident memory of the nix process. */
+  readonly maxRssMiB: number;
+}
+
+/** realEval under /usr/bin/time (`%e %M`): wall time and peak memory of the nix process. */
+export function realEvalTimed<T>(args: EvalArgs): TimedEval<T> {
+  const r = runNix("/usr/bin/time", ["-f", "%e %M", "nix", ...harnessArgs(args)]);
+  const lines = r.stderr.trim().split("\n");
+  const [seconds, kb] = lines[lines.length - 1]!.split(" ").map(Number);
+  if (r.status !== 0 || seconds === undefined || kb === undefined || Number.isNaN(kb)) {
+    throw new Error(`nix eval (${args.scenario}) failed (${r.status}):\n${r.stderr}`);
+  }
+  return {
+    result: JSON.parse(r.stdout) as T,
+    seconds,
+    maxRssMiB: Math.round(kb / 1024),
+  };
 }
 
 /** Prints a timing line that stays in the test output (the brief asks for eval times). */
@@ -143,7 +201,8 @@ const SSH_KEY =
  * The richer description: two hosts; a static host address with a fixed bridge MAC; a guest that
  * does not start with the host; a guest with a static IPv4; a guest with its own NixOS settings
  * (dnsmasq: nginx is not in the slim snapshot's module list); guests whose names are too long for
- * `vm-<name>` taps, so they get hashed default taps. Addresses are from TEST-NET-1.
+ * `vm-<name>` taps, so they get hashed default taps; a guest installed offline (its system in the
+ * installer ISO). Addresses are from TEST-NET-1.
  */
 export const RICH_SPEC = {
   hosts: {
@@ -176,21 +235,26 @@ export const RICH_SPEC = {
       stateVersion: "26.05",
       guests: {
         "nightly-builder-arm": { memory: "1G", disk: "10G", autostart: false, shutdownTimeout: 30 },
-        cache: { memory: "768M", disk: "12G", tap: "tap-cache" },
+        cache: { memory: "768M", disk: "12G", tap: "tap-cache", offlineInstall: true },
       },
     },
   },
 } as const satisfies HostsSpec;
 
-/** The hosts file of RICH_SPEC, importing vmflake from this checkout by absolute path. */
-export function richHostsSource(): string {
+/** A hosts file for `spec`, importing vmflake from this checkout by absolute path. */
+export function hostsSource(spec: HostsSpec): string {
   const lib = join(REPO_ROOT, "lib", "index.ts");
   return [
     `import { defineHosts } from ${JSON.stringify(lib)};`,
     "",
-    `export default defineHosts(${JSON.stringify(RICH_SPEC, null, 2)});`,
+    `export default defineHosts(${JSON.stringify(spec, null, 2)});`,
     "",
   ].join("\n");
+}
+
+/** The hosts file of RICH_SPEC. */
+export function richHostsSource(): string {
+  return hostsSource(RICH_SPEC);
 }
 
 /** Temp dirs of built flakes, until removeBuiltFlakes. */
@@ -208,15 +272,17 @@ export interface BuiltFlake {
 
 /**
  * Builds a flake in-process, as `npx tsx build.ts --hosts … --out …` would, into a new temp dir.
- * `which`: the repo's example hosts.ts, or the richer description written into the temp dir.
+ * `which`: the repo's example hosts.ts, the richer description, or a description of the caller's
+ * (written into the temp dir as hosts.ts).
  */
-export async function buildFlake(which: "example" | "rich"): Promise<BuiltFlake> {
-  const root = mkdtempSync(join(tmpdir(), `vmflake-nixos-${which}-`));
+export async function buildFlake(which: "example" | "rich" | HostsSpec): Promise<BuiltFlake> {
+  const label = typeof which === "string" ? which : "spec";
+  const root = mkdtempSync(join(tmpdir(), `vmflake-nixos-${label}-`));
   tempRoots.push(root);
   let hostsFile = join(REPO_ROOT, "hosts.ts");
-  if (which === "rich") {
+  if (which !== "example") {
     hostsFile = join(root, "hosts.ts");
-    writeFileSync(hostsFile, richHostsSource());
+    writeFileSync(hostsFile, hostsSource(which === "rich" ? RICH_SPEC : which));
   }
   const dir = join(root, "flake");
   mkdirSync(dir);
@@ -226,8 +292,17 @@ export async function buildFlake(which: "example" | "rich"): Promise<BuiltFlake>
     stdout: (t) => (stdout += t),
     stderr: (t) => (stderr += t),
   });
-  if (code !== 0) throw new Error(`build of the ${which} flake exited ${code}:\n${stderr}`);
+  if (code !== 0) throw new Error(`build of the ${label} flake exited ${code}:\n${stderr}`);
   return { dir, stdout };
+}
+
+/** Writes `text` as a .nix file in a temp dir removed by removeBuiltFlakes; its path. */
+export function writeNixModule(name: string, text: string): string {
+  const root = mkdtempSync(join(tmpdir(), "vmflake-nixos-module-"));
+  tempRoots.push(root);
+  const file = join(root, `${name}.nix`);
+  writeFileSync(file, text);
+  return file;
 }
 
 // ---------------------------------------------------------------------------------------------

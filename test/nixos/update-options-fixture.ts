@@ -23,7 +23,6 @@ async function main(): Promise<number> {
   }
   const names = [...options].sort();
   const { result, seconds } = realEval<{ options: { [name: string]: Declared } }>({
-    flakeDir: "/",
     scenario: "options",
     optionPaths: names.map((n) => n.split(".")),
     nixosModules: [...modules].sort(),
