@@ -1,40 +1,48 @@
 /**
  * Bridged networking (docs/qemu-and-systemd.md §4), proved with real parts. Two guests with default
- * taps and MACs are emitted as a flake; real Nix evaluates the host module; a network namespace
- * gets the bridge and taps the way NixOS's scripted backend builds them from those evaluated
- * values; the module's system users are created; and two QEMUs run as those users on their taps.
+ * taps and MACs are emitted as a flake; real Nix evaluates the host module and builds the programs
+ * its units run; the module's system users are created; in a network namespace the taps are made
+ * by running each tap unit's ExecStart (the real tap.sh) and the bridge is built from
+ * `networking.bridges.<bridge>.interfaces`, the way NixOS's scripted backend does; and each guest
+ * unit's ExecStart runs QEMU as the unit's user on its tap.
  *
  * What stands in for what: a veth pair is the host NIC (its peer is "the LAN", in a second
- * namespace); the kit's qemu-tcg wrapper replaces KVM by TCG; on a kernel without vhost-net
- * `vhost=on` becomes `vhost=off` (see guest-as-user.ts). No OS boots: with a blank disk, SeaBIOS
- * runs the virtio-net option ROM (iPXE), whose DHCP requests are the guests' only traffic.
+ * namespace); the stand-in nixpkgs' qemu_kvm is the kit's qemu-tcg wrapper, which replaces KVM by
+ * TCG and, on a kernel without vhost-net, `vhost=on` by `vhost=off`. No OS boots: with a blank
+ * disk, SeaBIOS runs the virtio-net option ROM (iPXE), whose DHCP requests are the guests' own
+ * traffic; QMP's announce-self makes QEMU send frames from a guest's NIC on demand.
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { ResolvedGuest } from "../../lib/index.ts";
-import { qemuArgs, type QemuGuestRuntime } from "../../lib/runtime/qemu-args.ts";
 import { waitForSocket, waitUntil, type QemuRun } from "../support/qemu-kit/qemu-process.ts";
 import { removeScratchDir, scratchDir } from "../support/qemu-kit/scratch-dir.ts";
+import { hmp, qmp } from "../support/qmp.ts";
 import { describeWith } from "../support/tools.ts";
 import {
   hasVhostNet,
-  installWrapper,
   startQemuAs,
-  userDir,
+  SYSTEMD_ENV,
+  unitDirectory,
   userImage,
-  withVhostOfThisMachine,
 } from "./support/guest-as-user.ts";
-import { evaluateHostNetwork, writeFlake, type HostNetwork } from "./support/host-network.ts";
 import {
+  evaluateHostNetwork,
+  writeFlake,
+  type EvaluatedService,
+  type HostNetwork,
+} from "./support/host-network.ts";
+import {
+  attempt,
   createNetns,
   type BridgePort,
   type FdbEntry,
   type IpLink,
   type Netns,
 } from "./support/netns.ts";
-import { hmp, qmp } from "./support/qmp.ts";
 import {
   addSystemGroup,
   addSystemUser,
@@ -46,6 +54,7 @@ import {
 
 const tools = [
   "nix-instantiate",
+  "nix-build",
   "ip",
   "bridge",
   "setpriv",
@@ -66,9 +75,17 @@ const BRIDGE = "vbridge0";
 const LAN_PORT = "lan0";
 const LAN_BRIDGE = "lan";
 
-/** The names NixOS's scripted backend gives a net device's units (only [a-z0-9-] names here). */
-const deviceUnit = (ifname: string): string =>
-  `sys-subsystem-net-devices-${ifname.replaceAll("-", "\\x2d")}.device`;
+/** The value of `flag` in `argv` whose option list starts with `first` (exactly one). */
+function flagValues(argv: readonly string[], flag: string, first = ""): string[] {
+  return argv.filter((a, i) => argv[i - 1] === flag && a.startsWith(first));
+}
+
+/** The kernel's record of which tap each of a process's tun file descriptors is bound to. */
+function tapsHeldBy(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/fdinfo`)
+    .map((fd) => /^iff:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8")))
+    .flatMap((m) => (m ? [m[1]!] : []));
+}
 
 describeWith(
   tools,
@@ -80,10 +97,12 @@ describeWith(
     // the second has 29, the most a guest may have (its user vm-<name> has 32), so its tap is the
     // hashed fallback.
     const names = [`nt-a-${suffix}`, `nt-b-with-a-long-name-${suffix}`] as const;
+    const stateRoot = `/var/lib/vmflake-net-${suffix}`;
     const spec = {
       hosts: {
         [HOST]: {
           lan: { nic: NIC, bridge: BRIDGE },
+          stateDir: stateRoot,
           stateVersion: "26.05",
           guests: Object.fromEntries(names.map((n) => [n, { memory: "256M", disk: "1G" }])),
         },
@@ -92,38 +111,42 @@ describeWith(
 
     /** Clean-up steps, run in reverse order whatever happened. */
     const cleanup: (() => unknown)[] = [];
-    let scratch: string;
-    let wrapper: string;
     let guests: readonly ResolvedGuest[];
     let net: HostNetwork;
     let hostNs: Netns;
     let lanNs: Netns;
-    const qemus = new Map<string, { run: QemuRun; runtime: QemuGuestRuntime }>();
-
-    /** The runtime of guest `g` with its files in `dir` and the given tap. */
-    function runtimeIn(dir: string, g: ResolvedGuest, tap = g.tap): QemuGuestRuntime {
-      return {
-        name: g.name,
-        cpus: g.cpus,
-        memoryMiB: g.memoryMiB,
-        imagePath: join(dir, "disk.qcow2"),
-        diskSerial: g.diskSerial,
-        qmpSocket: join(dir, "qmp.sock"),
-        serialLog: join(dir, "console.log"),
-        net: { tap, mac: g.mac },
-      };
-    }
+    const qemus = new Map<string, QemuRun>();
 
     /** The evaluated unit of guest `g`, by the unit name docs/design.md §6.2 promises. */
-    const unitOf = (g: ResolvedGuest) => net.services[`qemu-guest-${g.name}`]!;
+    const unitOf = (g: ResolvedGuest): EvaluatedService => net.services[`qemu-guest-${g.name}`]!;
+    /** The evaluated unit of the tap of guest `g` (`vmflake-tap-<tap>`, docs/design.md §6.2). */
+    const tapUnitOf = (g: ResolvedGuest): EvaluatedService => net.services[`vmflake-tap-${g.tap}`]!;
+    /** The QMP socket the guest unit's ExecStop talks to. */
+    const qmpSocketOf = (g: ResolvedGuest): string => unitOf(g).execStop[1]!;
+
+    /** Runs a root unit's program (a tap unit has no User=) in `ns` with systemd's environment. */
+    function runInNs(ns: Netns, argv: readonly string[]): { stdout: string; stderr: string } {
+      const full = [...ns.exec, ...argv];
+      const r = spawnSync(full[0]!, full.slice(1), { env: SYSTEMD_ENV, encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`${argv.join(" ")} failed (${r.status}):\n${r.stderr}`);
+      return { stdout: r.stdout, stderr: r.stderr };
+    }
+
+    const learned = (ns: Netns, bridge: string) =>
+      ns.bridgeJson<FdbEntry[]>("fdb", "show", "br", bridge).filter((e) => e.state !== "permanent");
+    const portOf = (entries: FdbEntry[], mac: string) =>
+      entries.filter((e) => e.mac === mac).map((e) => e.ifname);
 
     beforeAll(async () => {
       const started = performance.now();
-      scratch = scratchDir("vmflake-net-");
+      const scratch = scratchDir("vmflake-net-");
       cleanup.push(() => removeScratchDir(scratch));
-      chmodSync(scratch, 0o711); // the guest users traverse it to reach their own directories
       guests = writeFlake(spec, join(scratch, "flake")).hosts[0]!.guests;
-      net = evaluateHostNetwork(join(scratch, "flake"), HOST);
+      net = evaluateHostNetwork(
+        join(scratch, "flake"),
+        HOST,
+        guests.map((g) => g.name),
+      );
 
       // Users and groups exist before any unit starts (NixOS activation); groups first.
       for (const group of Object.keys(net.groups)) {
@@ -140,10 +163,12 @@ describeWith(
       cleanup.push(() => hostNs.remove());
       lanNs = createNetns("-lan");
       cleanup.push(() => lanNs.remove());
-      // The NIC is the module's one interface that is neither virtual (a tap) nor a bridge.
-      const nics = Object.entries(net.interfaces)
-        .filter(([name, i]) => i.virtual !== true && !(name in net.bridges))
-        .map(([name]) => name);
+      // The NIC is the bridge's one port that no tap unit makes.
+      const tapUnits = Object.entries(net.services).filter(([n]) => n.startsWith("vmflake-tap-"));
+      const taps = tapUnits.map(([, u]) => u.execStart[2]);
+      const nics = Object.values(net.bridges).flatMap((b) =>
+        b.interfaces.filter((i) => !taps.includes(i)),
+      );
       expect(nics).toEqual([NIC]);
       hostNs.ip("link", "add", NIC, "type", "veth", "peer", "name", LAN_PORT, "netns", lanNs.name);
       // A real NIC has its vendor's MAC; the veth standing in for it gets one of that kind.
@@ -152,25 +177,10 @@ describeWith(
       lanNs.ip("link", "set", "dev", LAN_PORT, "master", LAN_BRIDGE);
       for (const i of [LAN_PORT, LAN_BRIDGE]) lanNs.ip("link", "set", "dev", i, "up");
 
-      // <tap>-netdev.service (nixpkgs network-interfaces-scripted.nix, createTunDevice).
-      for (const [name, i] of Object.entries(net.interfaces)) {
-        if (i.virtual !== true) continue;
-        hostNs.ip(
-          "tuntap",
-          "add",
-          "dev",
-          name,
-          "mode",
-          String(i.virtualType),
-          "user",
-          String(i.virtualOwner),
-        );
-        // network-link-<name>.service sets the interface's declared MAC.
-        if (typeof i.macAddress === "string") {
-          hostNs.ip("link", "set", "dev", name, "address", i.macAddress);
-        }
-      }
-      // <bridge>-netdev.service (createBridgeDevice): create, enslave and up each port, then up.
+      // vmflake-tap-<tap>.service: its ExecStart, the real tap.sh, before the bridge's unit.
+      for (const [, unit] of tapUnits) runInNs(hostNs, unit.execStart);
+      // <bridge>-netdev.service (nixpkgs network-interfaces-scripted.nix, createBridgeDevice):
+      // create, enslave and up each listed port, then up.
       for (const [bridge, b] of Object.entries(net.bridges)) {
         hostNs.ip("link", "add", "name", bridge, "type", "bridge");
         for (const i of b.interfaces) {
@@ -180,21 +190,28 @@ describeWith(
         hostNs.ip("link", "set", "dev", bridge, "up");
       }
 
-      // qemu-guest-<name>.service: QEMU as the unit's User=/Group=, on the guest's tap and MAC.
-      wrapper = installWrapper(scratch);
-      guests.forEach((g, index) => {
+      // qemu-guest-<name>.service: its StateDirectory/RuntimeDirectory, then its ExecStart as
+      // its User=/Group=, on the guest's tap and MAC. The image stands in for the install unit's.
+      cleanup.push(() => rmSync(stateRoot, { recursive: true, force: true }));
+      for (const g of guests) {
         const unit = unitOf(g);
-        const runtime = runtimeIn(userDir(scratch, `g${index}`, unit.user!), g);
-        userImage(runtime.imagePath, unit.user!);
-        const args = withVhostOfThisMachine(qemuArgs(runtime));
-        const run = startQemuAs(hostNs, unit.user!, unit.group!, wrapper, args);
+        for (const [dir, mode] of [
+          [join("/var/lib", unit.stateDirectory!), unit.stateDirectoryMode!],
+          [join("/run", unit.runtimeDirectory!), unit.runtimeDirectoryMode!],
+        ] as const) {
+          unitDirectory(dir, unit.user!, mode);
+          cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+        }
+        const file = flagValues(unit.execStart, "-blockdev", "driver=file,")[0]!;
+        userImage(/filename=([^,]+)/.exec(file)![1]!, unit.user!);
+        const run = startQemuAs(hostNs, unit.user!, unit.group!, unit.execStart);
         cleanup.push(() => run.kill());
-        qemus.set(g.name, { run, runtime });
-      });
+        qemus.set(g.name, run);
+      }
       // QMP answers once QEMU's main loop runs, i.e. after every backend (the tap) is set up.
-      for (const { run, runtime } of qemus.values()) {
-        await waitForSocket(run, runtime.qmpSocket);
-        await qmp(runtime.qmpSocket, "query-status");
+      for (const g of guests) {
+        await waitForSocket(qemus.get(g.name)!, qmpSocketOf(g));
+        await qmp(qmpSocketOf(g), "query-status");
       }
       console.info(
         `network namespace ${hostNs.name}: set up with two guests in ${Math.round(performance.now() - started)} ms` +
@@ -202,7 +219,7 @@ describeWith(
             ? ""
             : " (no /dev/vhost-net on this kernel: vhost=on replaced by vhost=off)"),
       );
-    });
+    }, 300_000);
 
     afterAll(async () => {
       const errors: unknown[] = [];
@@ -216,23 +233,43 @@ describeWith(
       if (errors.length > 0) throw new AggregateError(errors, "network test clean-up failed");
     });
 
-    it("the module puts the NIC and every guest's tap on the bridge, each tap owned by the user its QEMU runs as", () => {
+    it("the module puts the NIC and every guest's tap on the bridge, each tap made by its own unit for the user its QEMU runs as", () => {
       expect(names.map((n) => n.length)).toEqual([12, 29]);
       expect(Object.keys(net.bridges)).toEqual([BRIDGE]);
       expect(net.bridges[BRIDGE]!.interfaces).toEqual([NIC, ...guests.map((g) => g.tap)]);
-      expect(net.interfaces[NIC]).toEqual({ useDHCP: false });
-      expect(net.interfaces[BRIDGE]).toEqual({ useDHCP: true });
+      // The NIC gives up its address to the bridge; a tap is no interface of NixOS's any more.
+      expect(net.interfaces).toEqual({ [NIC]: { useDHCP: false }, [BRIDGE]: { useDHCP: true } });
+      expect(
+        Object.keys(net.services)
+          .filter((n) => n.startsWith("vmflake-tap-"))
+          .sort(),
+      ).toEqual(guests.map((g) => `vmflake-tap-${g.tap}`).sort());
       for (const g of guests) {
         const unit = unitOf(g);
         expect(unit.user).toBe(`vm-${g.name}`);
         expect(unit.group).toBe(unit.user);
-        expect(net.interfaces[g.tap]).toEqual({
-          virtual: true,
-          virtualType: "tap",
-          virtualOwner: unit.user,
+        const tapUnit = tapUnitOf(g);
+        const [program] = tapUnit.execStart;
+        expect(program).toMatch(/-vmflake-tap\/bin\/vmflake-tap$/);
+        expect(tapUnit.execStart).toEqual([
+          program,
+          "up",
+          g.tap,
+          unit.user,
           // The guest's MAC with a high first byte, so the bridge never takes the tap's.
-          macAddress: `fe${g.mac.slice(2)}`,
+          `fe${g.mac.slice(2)}`,
+          BRIDGE,
+        ]);
+        expect(tapUnit.execStop).toEqual([program, "down", g.tap]);
+        // Made once and kept: a rebuild never restarts it, and it runs before the bridge's unit.
+        expect(tapUnit).toMatchObject({
+          type: "oneshot",
+          remainAfterExit: true,
+          restartIfChanged: false,
+          user: null,
+          wantedBy: ["multi-user.target"],
         });
+        expect(tapUnit.before).toContain(`${BRIDGE}-netdev.service`);
         expect(net.users[unit.user!]).toEqual({
           isSystemUser: true,
           group: unit.group,
@@ -248,22 +285,25 @@ describeWith(
       expect(taps[1]).toMatch(/^vm-[0-9a-f]{8}$/);
     });
 
-    it("each guest unit runs QEMU on its own tap with its MAC, bound to and ordered after that tap", () => {
+    it("each guest unit runs QEMU on its own tap with its MAC, requiring and ordered after that tap's unit, bound to nothing a rebuild restarts", () => {
       for (const g of guests) {
         const unit = unitOf(g);
-        const netdevs = [...unit.script.matchAll(/-netdev (\S+)/g)].map((m) => m[1]);
-        const nics = [...unit.script.matchAll(/-device (virtio-net-pci\S*)/g)].map((m) => m[1]);
-        expect(netdevs).toEqual([`tap,id=net0,ifname=${g.tap},script=no,downscript=no,vhost=on`]);
-        expect(nics).toEqual([`virtio-net-pci,netdev=net0,mac=${g.mac}`]);
-        expect(unit.bindsTo).toEqual([deviceUnit(g.tap)]);
-        expect(unit.after).toEqual(
-          expect.arrayContaining([
-            deviceUnit(g.tap),
-            `${g.tap}-netdev.service`,
-            `${BRIDGE}-netdev.service`,
-          ]),
-        );
-        expect(unit.partOf).toEqual([`${g.tap}-netdev.service`]);
+        const tapUnit = `vmflake-tap-${g.tap}.service`;
+        expect(flagValues(unit.execStart, "-netdev")).toEqual([
+          `tap,id=net0,ifname=${g.tap},script=no,downscript=no,vhost=on`,
+        ]);
+        expect(flagValues(unit.execStart, "-device", "virtio-net-pci")).toEqual([
+          `virtio-net-pci,netdev=net0,mac=${g.mac}`,
+        ]);
+        expect(flagValues(unit.execStart, "-qmp")).toEqual([
+          `unix:${qmpSocketOf(g)},server=on,wait=off`,
+        ]);
+        expect(unit.hasScript).toBe(false);
+        expect(unit.requires).toContain(tapUnit);
+        expect(unit.after).toEqual(expect.arrayContaining([tapUnit, `${BRIDGE}-netdev.service`]));
+        expect(unit.bindsTo).toEqual([]);
+        expect(unit.partOf).toEqual([]);
+        expect(unit.restartIfChanged).toBe(false);
       }
     });
 
@@ -298,8 +338,9 @@ describeWith(
         expect(link?.linkinfo?.info_kind).toBe("tun");
         expect(link?.linkinfo?.info_data).toMatchObject({ type: "tap", persist: true, user });
         expect(link?.flags).toContain("LOWER_UP"); // a process has the tap open
+        expect(link?.address).toBe(`fe${g.mac.slice(2)}`);
 
-        const { pid } = qemus.get(g.name)!.run;
+        const { pid } = qemus.get(g.name)!;
         const status = readFileSync(`/proc/${pid}/status`, "utf8");
         const ids = userIds(user);
         const field = (name: string) =>
@@ -309,23 +350,17 @@ describeWith(
         expect(field("Gid")).toEqual([ids.gid, ids.gid, ids.gid, ids.gid]);
         expect(field("Groups")).toContain(kvm);
         expect(status).toMatch(/^CapEff:\s*0+$/m); // no capabilities left
-
-        // The kernel's own record of which tap each of QEMU's tun file descriptors is bound to.
-        const tapsHeld = readdirSync(`/proc/${pid}/fdinfo`)
-          .map((fd) => /^iff:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8")))
-          .flatMap((m) => (m ? [m[1]] : []));
-        expect(tapsHeld).toEqual([g.tap]);
+        expect(tapsHeldBy(pid)).toEqual([g.tap]);
       }
     });
 
     it("QEMU reports the declared MACs over QMP, and the two guests' MACs differ", async () => {
       for (const g of guests) {
-        const { runtime } = qemus.get(g.name)!;
-        const filters = (await qmp(runtime.qmpSocket, "query-rx-filter")) as {
+        const filters = (await qmp(qmpSocketOf(g), "query-rx-filter")) as {
           "main-mac": string;
         }[];
         expect(filters.map((f) => f["main-mac"])).toEqual([g.mac]);
-        const info = await hmp(runtime.qmpSocket, "info network");
+        const info = await hmp(qmpSocketOf(g), "info network");
         expect(info).toContain(`macaddr=${g.mac}`);
         expect(info).toMatch(new RegExp(`type=tap,ifname=${g.tap},`));
       }
@@ -334,12 +369,6 @@ describeWith(
     });
 
     it("each guest's frames enter the bridge on its own tap and leave through the NIC onto the LAN", async () => {
-      const learned = (ns: Netns, bridge: string) =>
-        ns
-          .bridgeJson<FdbEntry[]>("fdb", "show", "br", bridge)
-          .filter((e) => e.state !== "permanent");
-      const portOf = (entries: FdbEntry[], mac: string) =>
-        entries.filter((e) => e.mac === mac).map((e) => e.ifname);
       await waitUntil(
         "both guests' MACs learned by the host bridge and the LAN",
         () =>
@@ -356,6 +385,43 @@ describeWith(
       }
     });
 
+    it("starting a tap's unit again while its guest runs (as a rebuild that started it would) keeps the tap and the guest's traffic", async () => {
+      for (const g of guests) {
+        const user = unitOf(g).user!;
+        const [before] = hostNs.ipJson<IpLink[]>("link", "show", "dev", g.tap);
+        const again = runInNs(hostNs, tapUnitOf(g).execStart);
+        expect(again.stdout).toContain(`reusing the existing tap ${g.tap} of user ${user}`);
+        // The same device (a new tap of that name would have a new ifindex and no QEMU on it).
+        const [after] = hostNs.ipJson<IpLink[]>("link", "show", "dev", g.tap);
+        expect(after!.ifindex).toBe(before!.ifindex);
+        expect(after!.master).toBe(BRIDGE);
+        expect(after!.flags).toContain("LOWER_UP");
+        const run = qemus.get(g.name)!;
+        expect(run.running()).toBe(true);
+        expect(tapsHeldBy(run.pid)).toEqual([g.tap]);
+
+        // The guest's frames still reach the bridge and the LAN: both forget its MAC, QEMU
+        // announces it from the guest's NIC, and both learn it again on the same ports.
+        attempt("bridge", ["-n", hostNs.name, "fdb", "del", g.mac, "dev", g.tap, "master"]);
+        attempt("bridge", ["-n", lanNs.name, "fdb", "del", g.mac, "dev", LAN_PORT, "master"]);
+        await qmp(qmpSocketOf(g), "announce-self", {
+          initial: 50,
+          max: 550,
+          rounds: 10,
+          step: 50,
+        });
+        await waitUntil(
+          `${g.name}'s MAC learned again by the host bridge and the LAN`,
+          () =>
+            portOf(learned(hostNs, BRIDGE), g.mac).length > 0 &&
+            portOf(learned(lanNs, LAN_BRIDGE), g.mac).length > 0,
+          30_000,
+        );
+        expect(portOf(learned(hostNs, BRIDGE), g.mac)).toEqual([g.tap]);
+        expect(portOf(learned(lanNs, LAN_BRIDGE), g.mac)).toEqual([LAN_PORT]);
+      }
+    });
+
     it("a guest's user cannot attach to another guest's tap", async () => {
       const pairs = [
         [guests[0]!, guests[1]!],
@@ -363,19 +429,36 @@ describeWith(
       ] as const;
       for (const [index, [self, other]] of pairs.entries()) {
         const unit = unitOf(self);
-        const runtime = runtimeIn(
-          userDir(scratch, `intruder${index}`, unit.user!),
-          self,
-          other.tap,
+        // The unit's own ExecStart with the other guest's tap, its files in directories of its
+        // own (the real guest holds the image lock on its disk).
+        const state = join("/var/lib", unit.stateDirectory!);
+        const runtime = join("/run", unit.runtimeDirectory!);
+        const intruderState = join(stateRoot, `intruder${index}`);
+        const intruderRuntime = `/run/qemu-guests/intruder-${suffix}-${index}`;
+        for (const dir of [intruderState, intruderRuntime]) {
+          unitDirectory(dir, unit.user!, "0750");
+          cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+        }
+        const argv = unit.execStart.map((a) =>
+          a
+            .replaceAll(`${state}/`, `${intruderState}/`)
+            .replaceAll(`${runtime}/`, `${intruderRuntime}/`)
+            .replace(`ifname=${self.tap},`, `ifname=${other.tap},`),
         );
-        userImage(runtime.imagePath, unit.user!);
-        const args = withVhostOfThisMachine(qemuArgs(runtime));
-        const run = startQemuAs(hostNs, unit.user!, unit.group!, wrapper, args);
+        expect(argv.filter((a) => a.includes(`${state}/`) || a.includes(`${runtime}/`))).toEqual(
+          [],
+        );
+        expect(flagValues(argv, "-netdev")).toEqual([
+          `tap,id=net0,ifname=${other.tap},script=no,downscript=no,vhost=on`,
+        ]);
+        const file = flagValues(argv, "-blockdev", "driver=file,")[0]!;
+        userImage(/filename=([^,]+)/.exec(file)![1]!, unit.user!);
+        const run = startQemuAs(hostNs, unit.user!, unit.group!, argv);
         cleanup.push(() => run.kill());
         const exit = await Promise.race([
           run.exited,
           new Promise<never>((_, reject) =>
-            setTimeout(() => reject(new Error(`QEMU on ${other.tap} kept running`)), 30_000),
+            setTimeout(() => reject(new Error(`QEMU on ${other.tap} kept running`)), 60_000),
           ),
         ]);
         expect(exit.code).not.toBe(0);
@@ -383,7 +466,7 @@ describeWith(
           `could not configure /dev/net/tun (${other.tap}): Operation not permitted`,
         );
         // The owner's QEMU still holds its tap.
-        expect(qemus.get(other.name)!.run.running()).toBe(true);
+        expect(qemus.get(other.name)!.running()).toBe(true);
       }
     });
   },

@@ -1,44 +1,36 @@
 /**
- * QEMU started the way the guest unit starts it, as far as networking goes: as the guest's own
- * unprivileged user (systemd's `User=`/`Group=` plus its supplementary groups), inside the test's
- * network namespace, with the guest's exact `qemuArgs(...)` run through the kit's qemu-tcg wrapper.
- * `ip netns exec`, `setpriv` and the wrapper all exec, so the child's pid is QEMU's.
+ * QEMU started the way the guest unit starts it, as far as networking goes: the unit's ExecStart
+ * argument vector, as the guest's own unprivileged user (systemd's `User=`/`Group=` plus its
+ * supplementary groups), inside the test's network namespace, with systemd's environment. The
+ * program is the stand-in nixpkgs' `qemu_kvm`, i.e. test/support/qemu-kit/qemu-tcg, which swaps
+ * KVM for TCG and, on a kernel without /dev/vhost-net, `vhost=on` for `vhost=off` (the tap itself,
+ * its name and owner are unchanged). `ip netns exec`, `setpriv` and the wrapper all exec, so the
+ * child's pid is QEMU's.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, chownSync, existsSync, mkdirSync } from "node:fs";
 import type { QemuExit, QemuRun } from "../../support/qemu-kit/qemu-process.ts";
-import { qemuTcg } from "../../support/qemu-kit/qemu-process.ts";
 import { createImage } from "../../support/qemu-kit/test-guest.ts";
 import type { Netns } from "./netns.ts";
 import { userIds } from "./system-users.ts";
 
-/**
- * True when this kernel offers vhost-net. The guest unit asks for `vhost=on`, which QEMU cannot
- * honour without /dev/vhost-net (the test machine's kernel has none); see {@link withVhostOfThisMachine}.
- */
+/** True when this kernel offers vhost-net (the test machine's has none; see above). */
 export const hasVhostNet = existsSync("/dev/vhost-net");
 
-/**
- * Test-only stand-in, like qemu-tcg for KVM: on a kernel without vhost-net the `-netdev` value's
- * `vhost=on` becomes `vhost=off` (the tap itself, its name and owner are unchanged). On a machine
- * with /dev/vhost-net the arguments are returned untouched.
- */
-export function withVhostOfThisMachine(args: readonly string[]): string[] {
-  if (hasVhostNet) return [...args];
-  return args.map((a, i) =>
-    args[i - 1] === "-netdev" ? a.replace(/(^|,)vhost=on(,|$)/, "$1vhost=off$2") : a,
-  );
-}
+/** systemd's environment for a system service: its compiled-in PATH and nothing of the test's. */
+export const SYSTEMD_ENV: NodeJS.ProcessEnv = {
+  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+};
 
-/** A scratch directory owned by `user` (mode 0700) under `parent`, which must be traversable. */
-export function userDir(parent: string, name: string, user: string): string {
-  const dir = join(parent, name);
-  mkdirSync(dir);
+/**
+ * A directory as systemd makes `StateDirectory=`/`RuntimeDirectory=` for `User=`: its parents
+ * root's (0755), itself owned by `user` with `mode` (an octal string such as "0750").
+ */
+export function unitDirectory(path: string, user: string, mode: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o755 });
   const ids = userIds(user);
-  chownSync(dir, ids.uid, ids.gid);
-  chmodSync(dir, 0o700);
-  return dir;
+  chownSync(path, ids.uid, ids.gid);
+  chmodSync(path, Number.parseInt(mode, 8));
 }
 
 /** An empty qcow2 image owned by `user`. */
@@ -49,35 +41,25 @@ export function userImage(path: string, user: string, bytes = 64 * 1024 * 1024):
   chmodSync(path, 0o600);
 }
 
-/**
- * Copies the kit's qemu-tcg wrapper into `dir` (mode 0755), so that the guest users can run it
- * wherever the repository is checked out.
- */
-export function installWrapper(dir: string): string {
-  const path = join(dir, "qemu-tcg");
-  copyFileSync(qemuTcg, path);
-  chmodSync(path, 0o755);
-  return path;
-}
-
-/** Starts `wrapper args…` in `ns` as `user`:`group` with the user's supplementary groups. */
+/** Starts `argv` in `ns` as `user`:`group` with the user's supplementary groups. */
 export function startQemuAs(
   ns: Netns,
   user: string,
   group: string,
-  wrapper: string,
-  args: readonly string[],
+  argv: readonly string[],
 ): QemuRun {
-  const argv = [
+  const full = [
     ...ns.exec,
     "setpriv",
     `--reuid=${user}`,
     `--regid=${group}`,
     "--init-groups",
-    wrapper,
-    ...args,
+    ...argv,
   ];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(full[0]!, full.slice(1), {
+    env: SYSTEMD_ENV,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   let done = false;
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));
@@ -89,7 +71,7 @@ export function startQemuAs(
       resolve({ code, signal });
     });
   });
-  if (child.pid === undefined) throw new Error(`could not start ${argv.join(" ")}`);
+  if (child.pid === undefined) throw new Error(`could not start ${full.join(" ")}`);
   return {
     pid: child.pid,
     exited,

@@ -89,6 +89,7 @@ export function netnsExists(name: string): boolean {
 
 /** One line of `ip -j link show`. */
 export interface IpLink {
+  ifindex: number;
   ifname: string;
   flags: string[];
   master?: string;
