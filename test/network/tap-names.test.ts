@@ -128,7 +128,7 @@ describeWith(
     });
     afterAll(() => ns?.remove());
 
-    it("the kernel accepts each default tap (ip tuntap add, as the scripted backend runs it)", () => {
+    it("the kernel accepts each default tap (ip tuntap add, as the tap unit's tap.sh runs it)", () => {
       const names = guestNames();
       // Every long name's hashed tap in a sample of 500, and the short ones up to the limit.
       const sample = [
@@ -137,7 +137,7 @@ describeWith(
         ...TAP_COLLISION.slice(0, 1),
       ];
       const taps = [...new Set(sample.map((n) => defaultTap(n)))];
-      const r = ns.batch(taps.map((t) => `tuntap add dev ${t} mode tap`));
+      const r = ns.batch(taps.map((t) => `tuntap add dev ${t} mode tap user root vnet_hdr`));
       expect(r.stderr).toBe("");
       expect(r.ok).toBe(true);
       const links = ns.ipJson<IpLink[]>("link", "show").map((l) => l.ifname);
