@@ -6,6 +6,7 @@
  * (lib/runtime/nixos/default.nix), so those refusals are shown through a module evaluation.
  */
 import fc from "fast-check";
+import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import { evalJson, nixPath, STAND_IN_NIXPKGS } from "../support/nix.ts";
 import {
@@ -15,7 +16,6 @@ import {
   qemuGuest,
   type QemuGuest,
 } from "../support/qemu-args.ts";
-import { REPO_ROOT } from "../support/build-cli.ts";
 import { describeWith } from "../support/tools.ts";
 
 const base: QemuGuest = qemuGuest({
@@ -402,7 +402,7 @@ describeWith(["nix-instantiate"], "qemu.nix refuses what QEMU would split or cut
  * runtime module (stand-in nixpkgs' module system) with one bad value at a time.
  */
 describeWith(["nix-instantiate"], "the runtime's option types refuse unusable numbers", () => {
-  const runtime = `${REPO_ROOT}/lib/runtime/nixos`;
+  const runtime = join(import.meta.dirname, "..", "..", "lib", "runtime", "nixos");
   /** The evaluated guest's value at `path`, or the evaluation's error. */
   function evalGuest(settings: string, path: string): { ok: boolean; error: string } {
     try {
