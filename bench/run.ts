@@ -5,6 +5,7 @@
  */
 import * as build from "./build.ts";
 import * as dslPrint from "./dsl-print.ts";
+import * as hostEval from "./host-eval.ts";
 
 interface Benchmark {
   readonly name: string;
@@ -14,6 +15,7 @@ interface Benchmark {
 const benchmarks: readonly Benchmark[] = [
   { name: "dsl-print", run: dslPrint.run },
   { name: "build", run: build.run },
+  { name: "host-eval", run: hostEval.run },
 ];
 
 const only = process.argv.slice(2);
