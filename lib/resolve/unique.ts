@@ -41,6 +41,15 @@ export function checkUnique(p: Problems, ids: Identities, rawHosts: Obj): void {
         `guest name ${show(g.name)} is also used on host ${owner}; guests are hostnames on a LAN, so names must be unique`,
       );
     } else names.set(g.name, g.host);
+    // qemu-guest-<name>-install.service is guest <name>'s first install: a guest called
+    // "<name>-install" on the same host would get that unit name too, and lose its own unit.
+    const installOf = g.name.endsWith("-install") ? g.name.slice(0, -"-install".length) : "";
+    if (ids.guests.some((o) => o.host === g.host && o.name === installOf)) {
+      p.add(
+        g.path,
+        `${show(g.name)} would share the unit name qemu-guest-${g.name}.service with the first install of guest ${installOf}; choose another name`,
+      );
+    }
     if (Object.hasOwn(rawHosts, g.name)) {
       p.add(g.path, `${show(g.name)} is also a host name; hostnames must be unique`);
     }

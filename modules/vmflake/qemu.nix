@@ -25,10 +25,13 @@ let
 
   serial =
     s:
-    if builtins.stringLength s > maxSerialBytes then
-      throw "vmflake: disk serial ${builtins.toJSON s} is longer than ${toString maxSerialBytes} bytes"
+    let
+      v = opt "disk serial" s;
+    in
+    if builtins.stringLength v > maxSerialBytes then
+      throw "vmflake: disk serial ${builtins.toJSON v} is longer than ${toString maxSerialBytes} bytes"
     else
-      opt "disk serial" s;
+      v;
 
   # What every vmflake machine is: KVM without a TCG fallback (a host without /dev/kvm fails
   # loudly), no default devices, no /etc/qemu config, libvirt's seccomp set (spawn=deny is why

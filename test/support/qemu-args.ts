@@ -59,7 +59,8 @@ const lib = `{
 
 function evalBuilder(which: "guest" | "install", guests: readonly QemuGuest[]): string[][] {
   if (guests.length === 0) return [];
-  const input = JSON.stringify(JSON.stringify(guests));
+  // A Nix "…" string reads JSON's escapes the same way, except `$`: `${` would interpolate.
+  const input = JSON.stringify(JSON.stringify(guests)).replaceAll("$", "\\$");
   return evalJson<string[][]>(
     `let q = import (/. + ${JSON.stringify(QEMU_NIX)}) { lib = ${lib}; }; in map q.${which} (builtins.fromJSON ${input})`,
   );

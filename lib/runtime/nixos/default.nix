@@ -506,10 +506,19 @@ in
         users.users = users;
         users.groups = groups;
         systemd.services = tapUnits // guestUnits // installUnits;
-        assertions = lib.mapAttrsToList (name: g: {
-          assertion = g.diskBytes / 512 * 512 == g.diskBytes;
-          message = "vmflake.guests.${name}.diskBytes: ${toString g.diskBytes} is not a multiple of 512";
-        }) cfg.guests;
+        assertions = lib.concatLists (
+          lib.mapAttrsToList (name: g: [
+            {
+              assertion = g.diskBytes / 512 * 512 == g.diskBytes;
+              message = "vmflake.guests.${name}.diskBytes: ${toString g.diskBytes} is not a multiple of 512";
+            }
+            {
+              # Its install unit would be the other guest's own unit.
+              assertion = !(cfg.guests ? "${name}-install");
+              message = "vmflake.guests.${name}-install: qemu-guest-${name}-install is guest ${name}'s install unit; rename that guest";
+            }
+          ]) cfg.guests
+        );
       }
       (lib.mkIf (cfg.lan.ipv4 == null) { networking.interfaces.${cfg.lan.bridge}.useDHCP = true; })
       (lib.mkIf (cfg.lan.ipv4 != null) {
