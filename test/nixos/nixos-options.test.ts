@@ -1,13 +1,21 @@
 /**
  * Real NixOS tier: test/fixtures/nixos-options.json against the NixOS options of NIXPKGS — every
- * listed option exists and is declared in the listed file, and every listed nixpkgs module exists.
+ * listed option exists and is declared in the listed file, every listed nixpkgs module exists,
+ * and every listed runtime option exists in a system importing the runtime module it is listed
+ * with (lib/runtime/nixos/, which the build copies to modules/vmflake/), declared there.
  * (option-paths.test.ts checks, without nixpkgs, that the emitted modules set only listed options.)
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { type Declared, declaringFile, readFixture } from "./option-walk.ts";
-import { describeNixpkgs, nixpkgsStorePath, realEval, reportTime } from "./support.ts";
+import {
+  declaringFile,
+  lookupOptions,
+  lookupRuntimeOptions,
+  readFixture,
+  runtimeDeclaringFile,
+} from "./option-walk.ts";
+import { describeNixpkgs, nixpkgsStorePath, reportTime } from "./support.ts";
 
 describeNixpkgs("nixos-options.json against the real NixOS options", () => {
   it("every listed option exists in nixpkgs, declared in the listed file", () => {
@@ -16,15 +24,11 @@ describeNixpkgs("nixos-options.json against the real NixOS options", () => {
     const modules = [...fixture.nixosModules.values()].map((f) =>
       f.replace(/^nixos\/modules\//, ""),
     );
-    const { result, seconds } = realEval<{ options: { [name: string]: Declared } }>({
-      scenario: "options",
-      optionPaths: names.map((n) => n.split(".")),
-      nixosModules: modules,
-    });
+    const { options, seconds } = lookupOptions(names, { nixosModules: modules });
     reportTime(`option lookup (${names.length} options)`, seconds);
     const wrong: string[] = [];
     for (const name of names) {
-      const d = result.options[name]!;
+      const d = options[name]!;
       if (!d.exists) wrong.push(`${name}: does not exist in this nixpkgs`);
       else if (declaringFile(d) !== fixture.options.get(name)) {
         wrong.push(
@@ -33,6 +37,31 @@ describeNixpkgs("nixos-options.json against the real NixOS options", () => {
       }
     }
     expect(wrong).toEqual([]);
+  }, 600_000);
+
+  it("every listed runtime option exists, declared by the runtime module it is listed with", () => {
+    const fixture = readFixture();
+    const byModule = new Map<string, string[]>();
+    for (const [name, module] of fixture.runtimeOptions) {
+      byModule.set(module, [...(byModule.get(module) ?? []), name]);
+    }
+    expect([...byModule.keys()].sort()).toEqual([
+      "modules/vmflake/default.nix",
+      "modules/vmflake/installer.nix",
+    ]);
+    const { options, seconds } = lookupRuntimeOptions(byModule);
+    reportTime(`runtime option lookup (${fixture.runtimeOptions.size} options)`, seconds);
+    const wrong: string[] = [];
+    for (const [name, module] of fixture.runtimeOptions) {
+      const d = options[name]!;
+      if (!d.exists) wrong.push(`${name}: ${module} does not declare it`);
+      else if (runtimeDeclaringFile(d) !== module) {
+        wrong.push(`${name}: declared in ${runtimeDeclaringFile(d)}, listed as ${module}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    // None of them is a nixpkgs option.
+    expect([...fixture.runtimeOptions.keys()].filter((n) => fixture.options.has(n))).toEqual([]);
   }, 600_000);
 
   it("every listed nixpkgs module exists", () => {

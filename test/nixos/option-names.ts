@@ -17,7 +17,11 @@ const NAMED: readonly (readonly string[])[] = [
   ["networking", "bridges"],
   ["fileSystems"],
   ["boot", "kernel", "sysctl"],
+  ["environment", "etc"],
   ["_module", "args"],
+  // The runtime's own (modules/vmflake/).
+  ["vmflake", "guests"],
+  ["vmflake", "installer", "offlineSystems"],
 ];
 
 /**

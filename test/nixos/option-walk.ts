@@ -1,18 +1,21 @@
 /**
- * The option paths an emitted flake sets, by a static walk of its module definitions
- * (test/nixos/option-paths.nix, with the stand-in nixpkgs: no real nixpkgs needed, so it runs in
- * CI). Shared by option-paths.test.ts and update-options-fixture.ts.
+ * The option paths an emitted flake sets, by a walk of its module definitions
+ * (test/nixos/option-paths.nix: each module called with the module arguments of its system as
+ * the stand-in nixpkgs evaluates it, so no real nixpkgs is needed and it runs in CI), told apart
+ * into nixpkgs' options and the options the flake's own modules (the runtime, modules/vmflake/)
+ * declare. Shared by option-paths.test.ts, nixos-options.test.ts and update-options-fixture.ts.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { STAND_IN_NIXPKGS, evalJson, nixPath } from "../support/nix.ts";
 import { optionName } from "./option-names.ts";
+import { realEval } from "./support.ts";
 
 const WALKER = join(import.meta.dirname, "option-paths.nix");
 export const FIXTURE = join(import.meta.dirname, "..", "fixtures", "nixos-options.json");
 
 interface Defined {
-  readonly kind: "own" | "inline" | "nixpkgs";
+  readonly kind: "own" | "inline" | "nixpkgs" | "declared";
   readonly path: readonly string[];
 }
 
@@ -33,13 +36,29 @@ export interface SetOption {
   readonly where: string;
   /** Set by a guest's own settings from the hosts file (an inline module the guest imports). */
   readonly fromGuestConfig: boolean;
+  /**
+   * Declared by the flake's own modules in the same system (the runtime's `vmflake.*`), so not a
+   * nixpkgs option: the option itself, or one of its sub-options (`vmflake.guests.<name>.cpus`
+   * under `vmflake.guests`).
+   */
+  readonly runtime: boolean;
+  /** For a runtime option: the runtime module that declares it (by which system sets it). */
+  readonly runtimeModule: RuntimeModule | undefined;
 }
+
+/** The runtime's module files, as the generated flake has them. */
+export type RuntimeModule = "modules/vmflake/default.nix" | "modules/vmflake/installer.nix";
 
 export interface FlakeOptions {
   readonly set: readonly SetOption[];
   /** nixpkgs modules the emitted modules import, relative to nixos/modules. */
   readonly nixpkgsModules: readonly string[];
+  /** Options the flake's own modules declare, as `where option` (e.g. `nixosModules.study vmflake.guests`). */
+  readonly declared: readonly string[];
 }
+
+const startsWith = (path: readonly string[], prefix: readonly string[]) =>
+  prefix.length <= path.length && prefix.every((p, i) => path[i] === p);
 
 /** Walks the flake in `dir`. */
 export function walkFlake(dir: string): FlakeOptions {
@@ -48,15 +67,26 @@ export function walkFlake(dir: string): FlakeOptions {
   );
   const set: SetOption[] = [];
   const modules = new Set<string>();
+  const declaredAll: string[] = [];
   const add = (where: string, defs: readonly Defined[]) => {
+    // The options the flake's own modules of this system declare.
+    const declared = defs.filter((d) => d.kind === "declared").map((d) => d.path);
+    for (const d of declared) declaredAll.push(`${where} ${d.join(".")}`);
+    // The installer ISO's system (packages.<system>.installer-<host>) imports installer.nix.
+    const runtimeModule: RuntimeModule = where.startsWith("packages.")
+      ? "modules/vmflake/installer.nix"
+      : "modules/vmflake/default.nix";
     for (const d of defs) {
       if (d.kind === "nixpkgs") modules.add(d.path[0]!.replace(/^\//, ""));
-      else {
+      else if (d.kind !== "declared") {
+        const runtime = declared.some((p) => startsWith(d.path, p));
         set.push({
           option: optionName(d.path),
           path: d.path,
           where,
           fromGuestConfig: d.kind === "inline",
+          runtime,
+          runtimeModule: runtime ? runtimeModule : undefined,
         });
       }
     }
@@ -76,17 +106,20 @@ export function walkFlake(dir: string): FlakeOptions {
       }
     }
   }
-  return { set, nixpkgsModules: [...modules].sort() };
+  return { set, nixpkgsModules: [...modules].sort(), declared: [...new Set(declaredAll)].sort() };
 }
 
 /**
- * test/fixtures/nixos-options.json: `{ "<option>": "<declaring file>", … }`, plus keys starting
- * with `$` that are not options: `$comment`, and `$nixosModules` (nixpkgs modules the emitted
- * modules import, each with the file it is).
+ * test/fixtures/nixos-options.json: `{ "<option>": "<declaring file>", … }` for nixpkgs' options,
+ * plus keys starting with `$` that are not nixpkgs options: `$comment`, `$nixosModules` (nixpkgs
+ * modules the emitted modules import, each with the file it is) and `$runtimeOptions` (the
+ * runtime's own options that the emitted modules set, each with the runtime module declaring
+ * it).
  */
 export interface OptionsFixture {
   readonly options: ReadonlyMap<string, string>;
   readonly nixosModules: ReadonlyMap<string, string>;
+  readonly runtimeOptions: ReadonlyMap<string, string>;
 }
 
 export function readFixture(): OptionsFixture {
@@ -96,7 +129,12 @@ export function readFixture(): OptionsFixture {
     if (!k.startsWith("$") && typeof v === "string") options.set(k, v);
   }
   const modules = (raw.$nixosModules ?? {}) as { [module: string]: string };
-  return { options, nixosModules: new Map(Object.entries(modules)) };
+  const runtime = (raw.$runtimeOptions ?? {}) as { [option: string]: string };
+  return {
+    options,
+    nixosModules: new Map(Object.entries(modules)),
+    runtimeOptions: new Map(Object.entries(runtime)),
+  };
 }
 
 /** What real-nixos.nix's "options" scenario says about one option. */
@@ -114,4 +152,55 @@ export interface Declared {
 export function declaringFile(d: Declared): string | undefined {
   const inside = (f: string) => !f.startsWith("/");
   return d.positions.find(inside) ?? d.declarations.find(inside) ?? d.declarations[0];
+}
+
+/** The runtime's files in this checkout, which the build copies to the flake's modules/vmflake/. */
+export const RUNTIME_DIR = join(import.meta.dirname, "..", "..", "lib", "runtime", "nixos");
+
+/** The checkout's file of a runtime module (`modules/vmflake/default.nix` → lib/runtime/nixos/…). */
+export function runtimeSource(module: string): string {
+  return join(RUNTIME_DIR, module.replace(/^modules\/vmflake\//, ""));
+}
+
+/**
+ * The runtime module declaring an option, as the generated flake names it: the file of its
+ * declaration under the checkout's lib/runtime/nixos/, as `modules/vmflake/<file>`.
+ */
+export function runtimeDeclaringFile(d: Declared): string | undefined {
+  const prefix = `${RUNTIME_DIR}/`;
+  const f = [...d.positions, ...d.declarations].find((p) => p.startsWith(prefix));
+  return f === undefined ? undefined : `modules/vmflake/${f.slice(prefix.length)}`;
+}
+
+/** What the real NixOS module system says of each option, in one lookup (NIXPKGS). */
+export function lookupOptions(
+  names: readonly string[],
+  lookupIn: { nixosModules?: readonly string[]; optionModules?: readonly string[] },
+): { options: { readonly [name: string]: Declared }; seconds: number } {
+  const { result, seconds } = realEval<{ options: { [name: string]: Declared } }>({
+    scenario: "options",
+    optionPaths: names.map((n) => n.split(".")),
+    nixosModules: lookupIn.nixosModules ?? [],
+    optionModules: lookupIn.optionModules ?? [],
+  });
+  return { options: result.options, seconds };
+}
+
+/**
+ * The runtime's options by the module declaring them, each looked up in a system importing that
+ * module from this checkout (one lookup per module: both declare `vmflake.installer.token`, so
+ * one system cannot import both).
+ */
+export function lookupRuntimeOptions(byModule: ReadonlyMap<string, readonly string[]>): {
+  options: { readonly [name: string]: Declared & { readonly module: string } };
+  seconds: number;
+} {
+  const options: { [name: string]: Declared & { module: string } } = {};
+  let seconds = 0;
+  for (const [module, names] of byModule) {
+    const r = lookupOptions(names, { optionModules: [runtimeSource(module)] });
+    seconds += r.seconds;
+    for (const n of names) options[n] = { ...r.options[n]!, module };
+  }
+  return { options, seconds };
 }

@@ -115,9 +115,9 @@ let
       qemuExe = lib.getExe cfg.vmflake.qemuPackage;
       installerIso = cfg.vmflake.installer.iso;
       installerFlake = "${cfg.vmflake.installer.flake}";
-      users = lib.mapAttrs (_: u: {
-        inherit (u) isSystemUser group extraGroups;
-      }) (lib.filterAttrs (n: _: lib.hasPrefix "vm-" n) cfg.users.users);
+      users = lib.mapAttrs (_: u: { inherit (u) isSystemUser group extraGroups; }) (
+        lib.filterAttrs (n: _: lib.hasPrefix "vm-" n) cfg.users.users
+      );
       groups = builtins.attrNames (lib.filterAttrs (n: _: lib.hasPrefix "vm-" n) cfg.users.groups);
       kernelModules = cfg.boot.kernelModules;
       sysctl = lib.filterAttrs (n: _: lib.hasPrefix "net.bridge." n) cfg.boot.kernel.sysctl;
@@ -130,8 +130,7 @@ let
     name:
     let
       sys = self.nixosConfigurations.${name};
-      cfg =
-        (if scriptedListed then sys else sys.extendModules { modules = [ scriptedModule ]; }).config;
+      cfg = (if scriptedListed then sys else sys.extendModules { modules = [ scriptedModule ]; }).config;
     in
     {
       drvPath = cfg.system.build.toplevel.drvPath;
@@ -141,9 +140,7 @@ let
       kernelParams = cfg.boot.kernelParams;
       initrdModules = cfg.boot.initrd.availableKernelModules;
       growPartition = cfg.boot.growPartition;
-      rootFileSystem = {
-        inherit (cfg.fileSystems."/") device fsType autoResize;
-      };
+      rootFileSystem = { inherit (cfg.fileSystems."/") device fsType autoResize; };
       sshd = {
         enable = cfg.services.openssh.enable;
         inherit (cfg.services.openssh.settings) PasswordAuthentication KbdInteractiveAuthentication;
