@@ -1,6 +1,7 @@
 /**
  * Layers (docs/design.md §3), checked: lib/ builds Nix only through dsl/ constructors (never the
- * raw escape hatch), and neither dsl/ nor lib/ touches the file system.
+ * raw escape hatch), neither dsl/ nor lib/ touches the file system, and the runtime's Nix and
+ * shell files live in lib/runtime/nixos/ only (§3.4).
  */
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -31,6 +32,16 @@ describe("layers", () => {
       /from "node:fs"|from "fs"/.test(readFileSync(f, "utf8")),
     );
     expect(fsUsers.map((f) => relative(REPO_ROOT, f))).toEqual([]);
+  });
+
+  it("the runtime's .nix and .sh files are in lib/runtime/nixos/ only, with no TypeScript there", () => {
+    const files = readdirSync(join(REPO_ROOT, "lib"), { recursive: true, encoding: "utf8" });
+    const runtime = join("runtime", "nixos");
+    expect(files.filter((f) => /\.(nix|sh)$/.test(f) && !f.startsWith(runtime))).toEqual([]);
+    expect(files.filter((f) => f.startsWith(runtime) && f.endsWith(".ts"))).toEqual([]);
+    expect(files.filter((f) => f.startsWith(runtime) && f.endsWith(".nix")).length).toBeGreaterThan(
+      0,
+    );
   });
 
   it("dsl/ knows nothing of the domain", () => {
