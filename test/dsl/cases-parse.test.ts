@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { expect, it } from "vitest";
 import type { NixFile } from "../../dsl/index.ts";
 import { describeWith } from "../support/tools.ts";
-import { nixParseFiles, tempDir } from "./support/nix.ts";
+import { tempDir } from "../support/temp.ts";
+import { nixParseFiles } from "./support/nix.ts";
 import { normaliseParse } from "./support/parse-normalise.ts";
 import { full } from "./support/parenthesised.ts";
 

@@ -23,7 +23,8 @@ import { expect, it } from "vitest";
 import * as n from "../../dsl/index.ts";
 import { describeWith } from "../support/tools.ts";
 import { batch, dataToExpr, jsonData, seedOption } from "./support/arbitraries.ts";
-import { NIX_STRICT_EQ, type Json, nixEval, tempDir, toJsonExact } from "./support/nix.ts";
+import { tempDir } from "../support/temp.ts";
+import { NIX_STRICT_EQ, type Json, nixEval, toJsonExact } from "./support/nix.ts";
 
 const BATCH = 100;
 const RUNS = 10;

@@ -33,9 +33,8 @@ import {
 } from "../../lib/runtime/install-protocol.ts";
 import { installQemuArgs } from "../../lib/runtime/install-qemu-args.ts";
 import { startQemu, waitUntil } from "../support/qemu-kit/qemu-process.ts";
-import { removeScratchDir, scratchDir } from "../support/qemu-kit/scratch-dir.ts";
+import { removeScratchDir, scratchDir, tempDir } from "../support/temp.ts";
 import { qemuKitTools } from "../support/qemu-kit/test-guest.ts";
-import { tempDir } from "../support/temp.ts";
 import { describeWith } from "../support/tools.ts";
 import { inspectImage, sameContent } from "./support/image.ts";
 import { emitFlake, installUnits } from "./support/install-flake.ts";

@@ -24,7 +24,7 @@ import {
   installToken,
   seedFileText,
 } from "../../lib/runtime/install-protocol.ts";
-import { removeScratchDir, scratchDir } from "../support/qemu-kit/scratch-dir.ts";
+import { removeScratchDir, scratchDir } from "../support/temp.ts";
 import { writeShellApp } from "../support/qemu-kit/shell-app.ts";
 import { runtimeScript, shellAssignment } from "../support/runtime-files.ts";
 import { describeWith } from "../support/tools.ts";

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { ResolvedGuest } from "../../lib/index.ts";
 import { waitForSocket, waitUntil, type QemuRun } from "../support/qemu-kit/qemu-process.ts";
-import { removeScratchDir, scratchDir } from "../support/qemu-kit/scratch-dir.ts";
+import { removeScratchDir, scratchDir } from "../support/temp.ts";
 import { hmp, qmp } from "../support/qmp.ts";
 import { describeWith } from "../support/tools.ts";
 import {

@@ -5,7 +5,7 @@
  * /sys/class/net too). The guest's user is `nobody`; `daemon` plays another guest's user.
  */
 import { afterEach, beforeAll, beforeEach, expect, it } from "vitest";
-import { removeScratchDir, scratchDir } from "../support/qemu-kit/scratch-dir.ts";
+import { removeScratchDir, scratchDir } from "../support/temp.ts";
 import { runScript, writeShellApp, type ScriptRun } from "../support/qemu-kit/shell-app.ts";
 import { runtimeScript } from "../support/runtime-files.ts";
 import { describeWith } from "../support/tools.ts";

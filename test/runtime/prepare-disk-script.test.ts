@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { removeScratchDir, scratchDir } from "../support/qemu-kit/scratch-dir.ts";
+import { removeScratchDir, scratchDir } from "../support/temp.ts";
 import { runScript, writeShellApp } from "../support/qemu-kit/shell-app.ts";
 import { createImage, qemuKitTools, startTestGuest } from "../support/qemu-kit/test-guest.ts";
 import { runtimeScript } from "../support/runtime-files.ts";

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { qemuTcg } from "../support/qemu-kit/qemu-process.ts";
-import { removeScratchDir, scratchDir } from "../support/qemu-kit/scratch-dir.ts";
+import { removeScratchDir, scratchDir } from "../support/temp.ts";
 import { writeShellApp } from "../support/qemu-kit/shell-app.ts";
 import { libDir, runtimeScriptsDir, shellFilesUnderLib } from "../support/runtime-files.ts";
 import { describeWith } from "../support/tools.ts";

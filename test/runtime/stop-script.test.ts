@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { kitMarkers } from "../support/qemu-kit/guest-init.ts";
 import { kitGuest } from "../support/qemu-kit/guest.ts";
 import { waitUntil, warningLines } from "../support/qemu-kit/qemu-process.ts";
-import { removeScratchDir, scratchDir } from "../support/qemu-kit/scratch-dir.ts";
+import { removeScratchDir, scratchDir } from "../support/temp.ts";
 import { runScript, writeShellApp } from "../support/qemu-kit/shell-app.ts";
 import { qemuKitTools, startTestGuest, type TestGuest } from "../support/qemu-kit/test-guest.ts";
 import { runtimeScript } from "../support/runtime-files.ts";

@@ -1,35 +1,19 @@
 /**
- * Thin wrappers around Debian's Nix 2.8 `nix-instantiate` for the dsl tests: evaluate or parse
- * one Nix file (written to a fresh temporary directory, so relative paths have a known base),
- * and read its JSON output exactly (integers as bigint: JSON.parse would round int64 values).
+ * What the dsl tests need of Debian's Nix 2.8 `nix-instantiate`, on the shared runner of
+ * test/support/nix.ts: evaluate or parse one Nix file (written to a directory, so relative paths
+ * have a known base), and read its JSON output exactly (integers as bigint: JSON.parse would round
+ * int64 values).
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { nixEnv } from "../../support/tools.ts";
+import { nixRun } from "../../support/nix.ts";
+import { withTempDir } from "../../support/temp.ts";
 
 /** A JSON value read exactly: integers are bigint, numbers with `.`/exponent are number. */
 export type Json = null | boolean | bigint | number | string | Json[] | { [key: string]: Json };
 
-/** A fresh temporary directory. */
-export function tempDir(prefix = "vmflake-dsl-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
 function run(args: readonly string[], cwd: string): string {
-  try {
-    return execFileSync("nix-instantiate", args, {
-      cwd,
-      env: nixEnv,
-      encoding: "utf8",
-      maxBuffer: 256 * 1024 * 1024,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`nix-instantiate ${args.join(" ")} failed:\n${err.stderr ?? err.message}`);
-  }
+  return nixRun("nix-instantiate", args, { cwd });
 }
 
 /**
@@ -41,12 +25,17 @@ export function nixInstantiate(
   source: string,
   opts: { dir?: string; files?: Readonly<Record<string, string>> } = {},
 ): string {
-  const dir = opts.dir ?? tempDir();
-  for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), text);
-  const file = join(dir, "main.nix");
-  writeFileSync(file, source);
-  const args = mode === "eval" ? ["--eval", "--strict", "--json", file] : ["--parse", file];
-  return run(args, dir);
+  const inDir = (dir: string): string => {
+    for (const [name, text] of Object.entries(opts.files ?? {})) {
+      writeFileSync(join(dir, name), text);
+    }
+    const file = join(dir, "main.nix");
+    writeFileSync(file, source);
+    const args = mode === "eval" ? ["--eval", "--strict", "--json", file] : ["--parse", file];
+    return run(args, dir);
+  };
+  // Without a directory of the caller's, a fresh one for this call only.
+  return opts.dir === undefined ? withTempDir(inDir, "vmflake-dsl-") : inDir(opts.dir);
 }
 
 /** `nix-instantiate --eval --strict --json`, read exactly. */
@@ -66,18 +55,21 @@ export function nixParse(source: string, opts: { dir?: string } = {}): string {
  * `nix-instantiate --parse` of several files in one call: their parsed forms, in order (Nix
  * prints each on one line).
  */
-export function nixParseFiles(files: readonly string[], dir = tempDir()): string[] {
-  const names = files.map((text, i) => {
-    const name = join(dir, `file${i}.nix`);
-    writeFileSync(name, text);
-    return name;
-  });
-  const out = run(["--parse", ...names], dir)
-    .trimEnd()
-    .split("\n");
-  if (out.length !== files.length)
-    throw new Error(`expected ${files.length} parses, got ${out.length}`);
-  return out;
+export function nixParseFiles(files: readonly string[], dir?: string): string[] {
+  const inDir = (d: string): string[] => {
+    const names = files.map((text, i) => {
+      const name = join(d, `file${i}.nix`);
+      writeFileSync(name, text);
+      return name;
+    });
+    const out = run(["--parse", ...names], d)
+      .trimEnd()
+      .split("\n");
+    if (out.length !== files.length)
+      throw new Error(`expected ${files.length} parses, got ${out.length}`);
+    return out;
+  };
+  return dir === undefined ? withTempDir(inDir, "vmflake-dsl-") : inDir(dir);
 }
 
 /** JSON.parse, but integers become bigint (Nix prints int64 exactly; doubles cannot hold it). */

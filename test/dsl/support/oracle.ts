@@ -6,7 +6,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as n from "../../../dsl/index.ts";
 import type { NixExpr } from "../../../dsl/index.ts";
-import { type Json, nixEval, nixParse, tempDir } from "./nix.ts";
+import { tempDir } from "../../support/temp.ts";
+import { type Json, nixEval, nixParse } from "./nix.ts";
 import { normaliseParse } from "./parse-normalise.ts";
 import { full } from "./parenthesised.ts";
 

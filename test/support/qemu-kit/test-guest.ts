@@ -11,7 +11,7 @@ import { guestQemuArgs, qemuGuest, withoutNic, type QemuGuest } from "../qemu-ar
 import { kitGuest } from "./guest.ts";
 import type { KitFlavour } from "./guest-init.ts";
 import { startQemu, waitForSocket, type QemuRun } from "./qemu-process.ts";
-import { removeScratchDir, scratchDir } from "./scratch-dir.ts";
+import { removeScratchDir, scratchDir } from "../temp.ts";
 
 /** Tools the kit needs on PATH. */
 export const qemuKitTools = ["qemu-system-x86_64", "qemu-img", "xz", "busybox"] as const;
