@@ -1,10 +1,13 @@
 /**
  * The installer's safeguards, run for real: the REAL install service of the emitted
  * installer module (built by Nix from modules/installer/<host>.nix, run inside the stand-in ISO,
- * see support/standin-iso.ts) boots in QEMU against virtio disks with given serials, sizes and
- * contents, with the seed drive the host would give it or a wrong one. QEMU's command line is
- * installQemuArgs(), the one the install unit uses. A disk it must refuse is compared, byte for
- * byte as the guest sees it, before and after.
+ * see support/standin-iso.ts; its service is `systemd.services.vmflake-install` of the runtime's
+ * modules/vmflake/installer.nix with the host's values, run with the argument vector of its
+ * ExecStart) boots in QEMU against virtio disks with given serials, sizes and contents, with the
+ * seed drive the host would give it or a wrong one. QEMU's command line is the installer VM's,
+ * from the runtime's own builder (modules/vmflake/qemu.nix, through test/support/qemu-args.ts),
+ * as the install unit runs it. A disk it must refuse is compared, byte for byte as the guest sees
+ * it, before and after.
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -19,7 +22,7 @@ import {
   writeSync,
   closeSync,
 } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
   installToken,
@@ -31,13 +34,13 @@ import {
   WORK_SEED,
   type SeedFields,
 } from "../../lib/runtime/install-protocol.ts";
-import { installQemuArgs } from "../../lib/runtime/install-qemu-args.ts";
+import { installQemuArgs, qemuGuest } from "../support/qemu-args.ts";
 import { startQemu, waitUntil } from "../support/qemu-kit/qemu-process.ts";
 import { removeScratchDir, scratchDir, tempDir } from "../support/temp.ts";
 import { qemuKitTools } from "../support/qemu-kit/test-guest.ts";
 import { describeWith } from "../support/tools.ts";
 import { inspectImage, sameContent } from "./support/image.ts";
-import { emitFlake, installUnits } from "./support/install-flake.ts";
+import { emitFlake, installUnits, optionValue } from "./support/install-flake.ts";
 import { hasIsolinux, standInIso, standInIsoTools, standInMarkers } from "./support/standin-iso.ts";
 
 const TOOLS = [...qemuKitTools, ...standInIsoTools, "nix-instantiate", "nix-build", "debugfs"];
@@ -45,12 +48,34 @@ const HOST = "checkhost";
 const GUEST = "known";
 const GiB = 1n << 30n;
 
+/** One boot of the installer under TCG until it powers off, on a loaded two-core machine. */
+const BOOT_TIMEOUT_MS = 480_000;
+/** A test: its disk preparation, the boot, and the image inspection afterwards. */
+const BOOT_TEST_TIMEOUT_MS = BOOT_TIMEOUT_MS + 120_000;
+
+/**
+ * The installer VM of GUEST as the host module hands it to qemu.nix (1 CPU, the default installer
+ * memory of 3072 MiB, no VNC, no network: an offline install), with its work directory and log
+ * wherever the test puts them.
+ */
+function installerVm(workDir: string, log: string) {
+  return qemuGuest({
+    name: GUEST,
+    image: join(dirname(workDir), WORK_IMAGE),
+    cpus: 1,
+    memoryMiB: 256,
+    install: { offline: true, memoryMiB: 3072, workDir, log },
+  });
+}
+
 describeWith(
   hasIsolinux() ? TOOLS : [...TOOLS, "/usr/lib/ISOLINUX/isolinux.bin"],
   "the installer's safeguards, in the stand-in ISO against real virtio disks",
   () => {
     const dir = tempDir("vmflake-checks-");
     let iso = "";
+    /** The guest's install unit's ExecStart, as the host module renders it. */
+    let unitArgv: string[] = [];
     const scratch: string[] = [];
 
     beforeAll(async () => {
@@ -63,18 +88,20 @@ describeWith(
           guests: { ${GUEST}: { memory: "256M", disk: "1G", offlineInstall: true } },
         } } }`,
       );
-      const { installer } = installUnits(out, HOST, [GUEST]);
-      const exec = installer.execStart.split(" ");
+      const rendered = installUnits(out, HOST, [GUEST]);
+      const { installer } = rendered;
+      const exec = installer.execStart;
+      unitArgv = rendered.units[GUEST]!.argv;
       iso = standInIso({
         kind: "service",
         execStart: exec,
-        storePaths: [exec[0]!.replace(/\/bin\/[^/]+$/, ""), ...installer.storeContents],
+        storePaths: [dirname(dirname(exec[0]!)), ...installer.storeContents],
         files: Object.entries(installer.etcLinks).map(([path, target]) => ({
           path,
           symlink: target,
         })),
       });
-    }, 300_000);
+    }, 600_000);
 
     afterAll(() => scratch.forEach(removeScratchDir));
 
@@ -129,14 +156,7 @@ describeWith(
         writeFileSync(join(work, WORK_SEED, SEED_FILE), text);
       }
       const log = join(work, "install.log");
-      let args = installQemuArgs({
-        name: "check",
-        cpus: 1,
-        memoryMiB: 512,
-        workDir: work,
-        diskSerial: "vmflake-root",
-        log,
-      });
+      let args = installQemuArgs([installerVm(work, log)])[0]!;
       if (opts.seed === null) {
         // No seed drive at all: drop the vvfat node and its device.
         const i = args.findIndex((a) => a.startsWith("driver=vvfat"));
@@ -150,7 +170,7 @@ describeWith(
         await waitUntil(
           "the installer to power off or its service to return",
           () => !qemu.running() || console_().includes(standInMarkers.serviceExited),
-          120_000,
+          BOOT_TIMEOUT_MS,
         );
       } finally {
         await qemu.kill();
@@ -187,109 +207,167 @@ describeWith(
       closeSync(fd);
     };
 
-    it("the right seed and a blank disk: it installs (the control case)", async () => {
-      const b = await boot({});
-      expect(b.log).toMatch(new RegExp(`^INSTALL_OK ${b.nonce}$`, "m"));
-      expect(b.poweredOff).toBe(true);
-      expect(b.untouched).toBe(false);
-      inspectImage(b.image, (img) => {
-        expect(img.filesystem).toMatchObject({ TYPE: "ext4", LABEL: "nixos" });
-        expect(img.read("/vmflake-stand-in/args")).toMatch(
-          /--system \/nix\/store\/\S+-nixos-system-known-stand-in/,
+    it("the boots run the install unit's QEMU arguments, with only the paths moved", () => {
+      const qemuAt = unitArgv.indexOf("--") + 1;
+      expect(unitArgv[qemuAt]).toMatch(/^\/nix\/store\/[^/]+\/bin\/qemu-kvm$/);
+      const asRendered = installerVm(
+        optionValue(unitArgv, "--work")!,
+        optionValue(unitArgv, "--log")!,
+      );
+      expect(unitArgv.slice(qemuAt + 1)).toEqual(installQemuArgs([asRendered])[0]);
+    });
+
+    it(
+      "the right seed and a blank disk: it installs (the control case)",
+      async () => {
+        const b = await boot({});
+        expect(b.log).toMatch(new RegExp(`^INSTALL_OK ${b.nonce}$`, "m"));
+        expect(b.poweredOff).toBe(true);
+        expect(b.untouched).toBe(false);
+        inspectImage(b.image, (img) => {
+          expect(img.filesystem).toMatchObject({ TYPE: "ext4", LABEL: "nixos" });
+          expect(img.read("/vmflake-stand-in/args")).toMatch(
+            /--system \/nix\/store\/\S+-nixos-system-known-stand-in/,
+          );
+        });
+      },
+      BOOT_TEST_TIMEOUT_MS,
+    );
+
+    it(
+      "no seed drive: does nothing (a stray boot on a real machine)",
+      async () => {
+        idle(
+          await boot({ seed: null }),
+          /0 disks with serial vmflake-seed \(a seed drive\) found; nothing to do/,
         );
-      });
-    });
+      },
+      BOOT_TEST_TIMEOUT_MS,
+    );
 
-    it("no seed drive: does nothing (a stray boot on a real machine)", async () => {
-      idle(
-        await boot({ seed: null }),
-        /0 disks with serial vmflake-seed \(a seed drive\) found; nothing to do/,
-      );
-    });
+    it(
+      "a seed drive without the opt-in token: does nothing",
+      async () => {
+        const seed = seedFileText({
+          format: 1,
+          host: HOST,
+          guest: GUEST,
+          nonce: randomBytes(16).toString("hex"),
+          token: "",
+          "disk-serial": "vmflake-root",
+          "disk-bytes": GiB,
+        }).replace(/^token=.*\n/m, "");
+        idle(
+          await boot({ seed: { text: seed } }),
+          /carries no opt-in token for this installer \(host checkhost\); nothing to do/,
+        );
+      },
+      BOOT_TEST_TIMEOUT_MS,
+    );
 
-    it("a seed drive without the opt-in token: does nothing", async () => {
-      const seed = seedFileText({
-        format: 1,
-        host: HOST,
-        guest: GUEST,
-        nonce: randomBytes(16).toString("hex"),
-        token: "",
-        "disk-serial": "vmflake-root",
-        "disk-bytes": GiB,
-      }).replace(/^token=.*\n/m, "");
-      idle(
-        await boot({ seed: { text: seed } }),
-        /carries no opt-in token for this installer \(host checkhost\); nothing to do/,
-      );
-    });
+    it(
+      "another host's token: does nothing",
+      async () => {
+        idle(
+          await boot({ seed: { token: installToken("otherhost") } }),
+          /no opt-in token for this installer/,
+        );
+      },
+      BOOT_TEST_TIMEOUT_MS,
+    );
 
-    it("another host's token: does nothing", async () => {
-      idle(
-        await boot({ seed: { token: installToken("otherhost") } }),
-        /no opt-in token for this installer/,
-      );
-    });
+    it(
+      "a disk with a file system is refused and left untouched",
+      async () => {
+        const b = await boot({
+          prepare: (raw) => execFileSync("mkfs.ext4", ["-q", "-F", "-L", "data", raw]),
+        });
+        refused(b, /is not blank: wipefs finds ext4/);
+      },
+      BOOT_TEST_TIMEOUT_MS,
+    );
 
-    it("a disk with a file system is refused and left untouched", async () => {
-      const b = await boot({
-        prepare: (raw) => execFileSync("mkfs.ext4", ["-q", "-F", "-L", "data", raw]),
-      });
-      refused(b, /is not blank: wipefs finds ext4/);
-    });
+    it(
+      "a disk with a partition table is refused and left untouched",
+      async () => {
+        const b = await boot({
+          prepare: (raw) =>
+            execFileSync("sfdisk", ["--quiet", raw], {
+              input: "label: gpt\nstart=2048, size=20480\n",
+            }),
+        });
+        refused(b, /is not blank: it has the partition vda1/);
+      },
+      BOOT_TEST_TIMEOUT_MS,
+    );
 
-    it("a disk with a partition table is refused and left untouched", async () => {
-      const b = await boot({
-        prepare: (raw) =>
-          execFileSync("sfdisk", ["--quiet", raw], {
-            input: "label: gpt\nstart=2048, size=20480\n",
-          }),
-      });
-      refused(b, /is not blank: it has the partition vda1/);
-    });
+    it(
+      "data without any known signature in the first MiB: refused, untouched",
+      async () => {
+        const b = await boot({
+          prepare: (raw) => writeAt(raw, 8192n, Buffer.from("precious bytes")),
+        });
+        refused(b, /is not blank: MiB 0 of it holds 14 non-zero bytes/);
+      },
+      BOOT_TEST_TIMEOUT_MS,
+    );
 
-    it("data without any known signature in the first MiB: refused, untouched", async () => {
-      const b = await boot({
-        prepare: (raw) => writeAt(raw, 8192n, Buffer.from("precious bytes")),
-      });
-      refused(b, /is not blank: MiB 0 of it holds 14 non-zero bytes/);
-    });
+    it(
+      "data in the last MiB: refused, untouched",
+      async () => {
+        const b = await boot({ prepare: (raw) => writeAt(raw, GiB - 4096n, Buffer.from("tail")) });
+        refused(b, /is not blank: MiB 1023 of it holds 4 non-zero bytes/);
+      },
+      BOOT_TEST_TIMEOUT_MS,
+    );
 
-    it("data in the last MiB: refused, untouched", async () => {
-      const b = await boot({ prepare: (raw) => writeAt(raw, GiB - 4096n, Buffer.from("tail")) });
-      refused(b, /is not blank: MiB 1023 of it holds 4 non-zero bytes/);
-    });
+    it(
+      "a disk of another size than declared: refused, untouched",
+      async () => {
+        refused(
+          await boot({ diskBytes: 2n * GiB }),
+          /has 2147483648 bytes, not the 1073741824 the host declared; refusing it/,
+        );
+      },
+      BOOT_TEST_TIMEOUT_MS,
+    );
 
-    it("a disk of another size than declared: refused, untouched", async () => {
-      refused(
-        await boot({ diskBytes: 2n * GiB }),
-        /has 2147483648 bytes, not the 1073741824 the host declared; refusing it/,
-      );
-    });
+    it(
+      "no disk with the seed's serial: refused, the other disk untouched",
+      async () => {
+        refused(
+          await boot({ seed: { "disk-serial": "another-disk" } }),
+          /no disk has the serial another-disk/,
+        );
+      },
+      BOOT_TEST_TIMEOUT_MS,
+    );
 
-    it("no disk with the seed's serial: refused, the other disk untouched", async () => {
-      refused(
-        await boot({ seed: { "disk-serial": "another-disk" } }),
-        /no disk has the serial another-disk/,
-      );
-    });
+    it(
+      "two disks with the serial: refuses to choose",
+      async () => {
+        const b = await boot({
+          extraArgs: (work) => {
+            const second = join(work, "second.qcow2");
+            execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", second, String(GiB)]);
+            return [
+              ...["-blockdev", `driver=file,node-name=second-file,filename=${second}`],
+              ...["-blockdev", "driver=qcow2,node-name=second,file=second-file"],
+              ...["-device", "virtio-blk-pci,drive=second,serial=vmflake-root"],
+            ];
+          },
+        });
+        refused(b, /2 disks have the serial vmflake-root \(vd[a-z] vd[a-z]\); refusing to choose/);
+      },
+      BOOT_TEST_TIMEOUT_MS,
+    );
 
-    it("two disks with the serial: refuses to choose", async () => {
-      const b = await boot({
-        extraArgs: (work) => {
-          const second = join(work, "second.qcow2");
-          execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", second, String(GiB)]);
-          return [
-            ...["-blockdev", `driver=file,node-name=second-file,filename=${second}`],
-            ...["-blockdev", "driver=qcow2,node-name=second,file=second-file"],
-            ...["-device", "virtio-blk-pci,drive=second,serial=vmflake-root"],
-          ];
-        },
-      });
-      refused(b, /2 disks have the serial vmflake-root \(vd[a-z] vd[a-z]\); refusing to choose/);
-    });
-
-    it("a guest the installer does not know: refused", async () => {
-      refused(await boot({ seed: { guest: "stranger" } }), /does not know guest stranger/);
-    });
+    it(
+      "a guest the installer does not know: refused",
+      async () => {
+        refused(await boot({ seed: { guest: "stranger" } }), /does not know guest stranger/);
+      },
+      BOOT_TEST_TIMEOUT_MS,
+    );
   },
 );

@@ -1,12 +1,16 @@
 /**
  * The emitted flake of a test's hosts file, evaluated with real Nix against the stand-in nixpkgs
  * (test/nix/stand-in-nixpkgs), which can present a test-built bootable ISO as the installer's
- * isoImage. Gives the install units and the installer's service as the module renders them, with
- * every store path they name built (building the scripts runs shellcheck on them).
+ * isoImage (its `bootableIso` argument; the flake's `installer-<host>` package is that isoImage,
+ * and the host module's `vmflake.installer.iso` names the ISO file inside it). Gives the install
+ * units and the installer's service as the runtime module renders them, their Exec lines as the
+ * argument vectors systemd would run, with every store path they name built (building the
+ * scripts runs shellcheck on them).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build as buildCli, REPO_ROOT } from "../../support/build-cli.ts";
+import { parseExecLine } from "../../support/exec-line.ts";
 import { build as nixBuild, evalJson, nixPath, STAND_IN_NIXPKGS } from "../../support/nix.ts";
 
 /** Writes `hosts.ts` (its body: the object given to defineHosts) and builds the flake. */
@@ -50,21 +54,43 @@ export function evalFlake<T>(out: string, hostName: string, body: string, iso?: 
 
 /** An install unit as the host module renders it. */
 export interface InstallUnit {
-  script: string;
+  /** `serviceConfig.ExecStart` as written (escaped for systemd). */
+  execLine: string;
+  /** Its argument vector: install-guest's options, `--`, then QEMU and its arguments. */
+  argv: string[];
   user: string;
   group: string;
   stateDirectory: string;
   stateDirectoryMode: string;
   condition: string;
   timeoutStartSec: number;
+  umask: string;
 }
 
 /** The installer ISO's service as its module renders it, and what its ISO carries. */
 export interface InstallerService {
-  execStart: string;
+  /** `serviceConfig.ExecStart` as an argument vector (the program is a store path). */
+  execStart: string[];
   /** environment.etc entries that are symlinks to store paths: /etc path → store path. */
   etcLinks: Record<string, string>;
   storeContents: string[];
+}
+
+/** The install units, the ISO the host boots, and the installer's service. */
+export interface Rendered {
+  units: Record<string, InstallUnit>;
+  /** `vmflake.installer.iso` of the host: the ISO file inside `vmflake.installer.package`. */
+  iso: string;
+  /** `vmflake.installer.package`, as a store path. */
+  isoPackage: string;
+  installer: InstallerService;
+}
+
+/** The value after `option` in an install unit's argv (the first occurrence, before `--`). */
+export function optionValue(argv: readonly string[], option: string): string | undefined {
+  const end = argv.indexOf("--");
+  const i = argv.indexOf(option);
+  return i < 0 || (end >= 0 && i > end) ? undefined : argv[i + 1];
 }
 
 /**
@@ -77,20 +103,24 @@ export function installUnits(
   hostName: string,
   guests: readonly string[],
   iso?: string,
-): { units: Record<string, InstallUnit>; installer: InstallerService } {
+): Rendered {
+  const list = `[ ${guests.map((g) => JSON.stringify(g)).join(" ")} ]`;
   const body = `{
     units = builtins.listToAttrs (map (g: let s = host.systemd.services."qemu-guest-\${g}-install"; in {
       name = g;
       value = {
-        inherit (s) script;
+        execLine = s.serviceConfig.ExecStart;
         user = s.serviceConfig.User;
         group = s.serviceConfig.Group;
         stateDirectory = s.serviceConfig.StateDirectory;
         stateDirectoryMode = s.serviceConfig.StateDirectoryMode;
         condition = s.unitConfig.ConditionPathExists;
         timeoutStartSec = s.serviceConfig.TimeoutStartSec;
+        umask = s.serviceConfig.UMask;
       };
-    }) [ ${guests.map((g) => JSON.stringify(g)).join(" ")} ]);
+    }) ${list});
+    iso = host.vmflake.installer.iso;
+    isoPackage = "\${host.vmflake.installer.package}";
     installer = {
       execStart = installer.systemd.services.vmflake-install.serviceConfig.ExecStart;
       etcLinks = builtins.listToAttrs (map (n: { name = "/etc/\${n}"; value = "\${installer.environment.etc.\${n}.source}"; })
@@ -98,19 +128,56 @@ export function installUnits(
       storeContents = map (p: "\${p}") (installer.isoImage.storeContents or [ ]);
     };
   }`;
-  const v = evalFlake<{ units: Record<string, InstallUnit>; installer: InstallerService }>(
+  type Raw = Omit<Rendered, "units" | "installer"> & {
+    units: Record<string, Omit<InstallUnit, "argv">>;
+    installer: Omit<InstallerService, "execStart"> & { execStart: string };
+  };
+  const v = evalFlake<Raw>(out, hostName, body, iso);
+  // Strings with context as derivation attributes: building this builds everything they name.
+  nixBuild(`let ${flakeLet(out, hostName, iso)} in nixpkgs.legacyPackages.x86_64-linux.runCommand "install-deps" {
+    units = map (g: host.systemd.services."qemu-guest-\${g}-install".serviceConfig.ExecStart) ${list};
+    installerExec = installer.systemd.services.vmflake-install.serviceConfig.ExecStart;
+    storeContents = installer.isoImage.storeContents or [ ];
+    etc = builtins.attrValues (builtins.mapAttrs (n: e: "\${e.source}") (installer.environment.etc or { }));
+  } "echo done > $out"`);
+  return {
+    ...v,
+    units: Object.fromEntries(
+      Object.entries(v.units).map(([g, u]) => [g, { ...u, argv: parseExecLine(u.execLine) }]),
+    ),
+    installer: { ...v.installer, execStart: parseExecLine(v.installer.execStart) },
+  };
+}
+
+/** A guest's tap unit: its tap and its `ExecStart` (`tap up TAP USER MAC BRIDGE`). */
+export interface TapUnit {
+  tap: string;
+  execStart: string[];
+}
+
+/**
+ * The host's tap units (`vmflake-tap-<tap>`) by the user that owns each tap, with their program
+ * built: what the runtime runs before a guest's units start.
+ */
+export function tapUnitsByOwner(out: string, hostName: string): Record<string, TapUnit> {
+  const units = `builtins.filter (n: builtins.substring 0 12 n == "vmflake-tap-") (builtins.attrNames host.systemd.services)`;
+  const execOf = "(n: host.systemd.services.${n}.serviceConfig.ExecStart)";
+  const lines = evalFlake<Record<string, string>>(
     out,
     hostName,
-    body,
-    iso,
+    `builtins.listToAttrs (map (n: { name = n; value = ${execOf} n; }) (${units}))`,
   );
-  nixBuild(`let ${flakeLet(out, hostName, iso)} in nixpkgs.legacyPackages.x86_64-linux.runCommand "install-deps" { } ''
-    cat > $out <<'EOF'
-    ${guests.map((g) => `\${host.systemd.services."qemu-guest-${g}-install".script}`).join("\n")}
-    \${installer.systemd.services.vmflake-install.serviceConfig.ExecStart}
-    \${builtins.toJSON (installer.isoImage.storeContents or [ ])}
-    \${builtins.toJSON (builtins.mapAttrs (n: e: "\${e.source}") (installer.environment.etc or { }))}
-    EOF
-  ''`);
-  return v;
+  nixBuild(`let ${flakeLet(out, hostName)} in nixpkgs.legacyPackages.x86_64-linux.runCommand "tap-deps" {
+    taps = map ${execOf} (${units});
+  } "echo done > $out"`);
+  const taps: Record<string, TapUnit> = {};
+  for (const [unit, line] of Object.entries(lines)) {
+    const execStart = parseExecLine(line);
+    const [, verb, tap, user] = execStart;
+    if (verb !== "up" || tap === undefined || user === undefined || unit !== `vmflake-tap-${tap}`) {
+      throw new Error(`unexpected tap unit ${unit}: ${line}`);
+    }
+    taps[user] = { tap, execStart };
+  }
+  return taps;
 }

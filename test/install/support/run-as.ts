@@ -1,8 +1,8 @@
 /**
- * Running a unit's script the way systemd runs it for the install unit: as the guest's system
+ * Running a unit's ExecStart the way systemd runs it for the install unit: as the guest's system
  * user (created here as NixOS would from `users.users`), in the state directory systemd would
- * create (`StateDirectory=` with its mode), and for a network install with the guest's tap present
- * (in a network namespace of the test's own, owned by that user).
+ * create (`StateDirectory=` with its mode), and for a network install with the guest's tap made
+ * by the guest's own tap unit (in a network namespace of the test's own).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { chownSync, mkdirSync, chmodSync } from "node:fs";
@@ -50,10 +50,11 @@ export function makeStateDirectory(path: string, user: SystemUser, mode: number)
   chmodSync(path, mode);
 }
 
-/** A network namespace holding persistent taps owned by users, as NixOS creates them. */
+/** A network namespace of the test's own, where the guest's tap unit runs as it would on the host. */
 export interface Netns {
   name: string;
-  addTap(tap: string, owner: SystemUser): void;
+  /** Runs `argv` as root inside the namespace (a tap unit has no User=); throws on failure. */
+  run(argv: readonly string[]): string;
   remove(): void;
 }
 
@@ -61,10 +62,7 @@ export function createNetns(name: string): Netns {
   sh("ip", ["netns", "add", name]);
   return {
     name,
-    addTap(tap, owner) {
-      sh("ip", ["-n", name, "tuntap", "add", "dev", tap, "mode", "tap", "user", String(owner.uid)]);
-      sh("ip", ["-n", name, "link", "set", tap, "up"]);
-    },
+    run: (argv) => sh("ip", ["netns", "exec", name, ...argv]),
     remove() {
       spawnSync("ip", ["netns", "delete", name]);
     },
@@ -79,28 +77,32 @@ export interface ScriptResult {
 }
 
 /**
- * Runs `script` (a unit's `script` text) with bash -e as systemd's NixOS wrapper does, as `user`,
- * with umask 0027 (the unit's UMask=), optionally inside `netns`.
+ * Runs a unit's ExecStart argument vector as systemd runs it: the program itself, no shell in
+ * between, as `user` (no supplementary groups), with the unit's `UMask=`, optionally inside
+ * `netns`. The umask is set by a `sh` that then execs the program, since setpriv has no option
+ * for it.
  */
-export function runUnitScript(
-  script: string,
+export function runUnitExec(
+  argv: readonly string[],
   user: SystemUser,
-  opts: { netns?: string } = {},
+  opts: { umask: string; netns?: string },
 ): Promise<ScriptResult> {
+  if (!/^[0-7]{3,4}$/.test(opts.umask)) throw new Error(`not a umask: ${opts.umask}`);
   const setpriv = [
     "setpriv",
     `--reuid=${user.uid}`,
     `--regid=${user.gid}`,
     "--clear-groups",
     "--",
-    "bash",
-    "-e",
+    "sh",
     "-c",
-    `umask 0027\n${script}`,
+    `umask ${opts.umask} && exec "$@"`,
+    "sh",
+    ...argv,
   ];
-  const argv = opts.netns ? ["ip", "netns", "exec", opts.netns, ...setpriv] : setpriv;
+  const all = opts.netns ? ["ip", "netns", "exec", opts.netns, ...setpriv] : setpriv;
   const started = performance.now();
-  const child = spawn(argv[0]!, argv.slice(1), {
+  const child = spawn(all[0]!, all.slice(1), {
     env: { PATH: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", LANG: "C.UTF-8" },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -2,9 +2,14 @@
  * Stand-in installer ISOs: the machine's Debian kernel and a busybox initramfs, made bootable with
  * isolinux and xorriso, so that QEMU boots them from a CD exactly as it boots vmflake's real
  * NixOS installer ISO (`-boot once=d`). A real NixOS ISO cannot be built here (no full nixpkgs).
+ * A test hands the ISO's path to the stand-in nixpkgs as its `bootableIso` argument
+ * (support/install-flake.ts): its isoImage, which the flake's `installer-<host>` package is, then
+ * links it as `iso/<image.baseName>.iso`, the file the host module's `vmflake.installer.iso`
+ * names, so the install unit's ExecStart boots it like the real one.
  *
- * - `service`: runs the REAL install service of the emitted installer module: its ExecStart
- *   command line, with the script built by Nix from `modules/installer/<host>.nix`, at the same
+ * - `service`: runs the REAL install service of the emitted installer module
+ *   (`systemd.services.vmflake-install` of modules/vmflake/installer.nix): the argument vector of
+ *   its ExecStart, with the program built by Nix from `modules/installer/<host>.nix`, at the same
  *   store path. Debian's bash, util-linux (wipefs, blkid, sfdisk, mount, umount, dmesg) and
  *   e2fsprogs (mkfs.ext4) stand in for NixOS's; busybox provides the rest. Stand-ins named as
  *   such: `systemctl` (poweroff, start), `udevadm` (settle) and `nixos-install`, which records
@@ -87,7 +92,7 @@ export interface ExtraFile {
 export type StandInBehaviour =
   | {
       kind: "service";
-      /** The unit's ExecStart, split into words (the program is a store path). */
+      /** The unit's ExecStart as an argument vector (parseExecLine; the program is a store path). */
       execStart: readonly string[];
       /** Store paths to copy in whole (the service's script, offline systems …). */
       storePaths: readonly string[];
