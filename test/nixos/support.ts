@@ -167,22 +167,28 @@ export interface TimedEval<T> {
   readonly result: T;
   /** Elapsed seconds as /usr/bin/time reports them. */
   readonly seconds: number;
+  /** User plus system CPU seconds of the nix process (what load on a shared machine hardly changes). */
+  readonly cpuSeconds: number;
   /** Peak resident memory of the nix process. */
   readonly maxRssMiB: number;
 }
 
-/** realEval under /usr/bin/time (`%e %M`): wall time and peak memory of the nix process. */
+/** realEval under /usr/bin/time (`%e %U %S %M`): wall and CPU time, peak memory of the nix process. */
 export function realEvalTimed<T>(args: EvalArgs): TimedEval<T> {
-  const r = runNix("/usr/bin/time", ["-f", "%e %M", "nix", ...harnessArgs(args)]);
+  const r = runNix("/usr/bin/time", ["-f", "%e %U %S %M", "nix", ...harnessArgs(args)]);
   const lines = r.stderr.trim().split("\n");
-  const [seconds, kb] = lines[lines.length - 1]!.split(" ").map(Number);
-  if (r.status !== 0 || seconds === undefined || kb === undefined || Number.isNaN(kb)) {
+  const [seconds, user, system, kb] = lines[lines.length - 1]!.split(" ").map(Number);
+  if (
+    r.status !== 0 ||
+    [seconds, user, system, kb].some((x) => x === undefined || Number.isNaN(x))
+  ) {
     throw new Error(`nix eval (${args.scenario}) failed (${r.status}):\n${r.stderr}`);
   }
   return {
     result: JSON.parse(r.stdout) as T,
-    seconds,
-    maxRssMiB: Math.round(kb / 1024),
+    seconds: seconds!,
+    cpuSeconds: user! + system!,
+    maxRssMiB: Math.round(kb! / 1024),
   };
 }
 
