@@ -4,7 +4,8 @@
  * .follows = "nixpkgs"`). Only evaluation: nothing is built.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nixEnv } from "../../support/tools.ts";
 
@@ -61,11 +62,17 @@ export interface Timed<T> {
   value: T;
   seconds: number;
   maxRssMiB: number;
+  /**
+   * The evaluator's own counts (NIX_SHOW_STATS): the work done, the same on every run up to a few
+   * dozen calls in millions, however loaded the machine is.
+   */
+  stats: { functionCalls: number; thunks: number; cpuSeconds: number };
 }
 
 /**
  * `nix eval --json` of `attr` in the flake in `dir` (without the evaluation cache, so that every
- * run evaluates), with `apply` applied when given; timed with /usr/bin/time.
+ * run evaluates), with `apply` applied when given; timed with /usr/bin/time, and with the
+ * evaluator's statistics.
  *
  * Debian's Nix 2.8 dies of SIGSEGV, reproducibly for a given flake directory, when one `--apply`
  * evaluates several NixOS systems at once (the same values evaluate fine one per call), and
@@ -74,15 +81,35 @@ export interface Timed<T> {
 export function nixEvalJson<T>(dir: string, attr: string, apply?: string): Timed<T> {
   const args = ["nix", "eval", "--option", "eval-cache", "false", "--json", `${dir}#${attr}`];
   if (apply !== undefined) args.push("--apply", apply);
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", ...args], {
-    env: nixEnv,
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const lines = r.stderr.trim().split("\n");
-  const [seconds, kb] = lines[lines.length - 1]!.split(" ").map(Number);
-  if (r.status !== 0) throw new Error(`nix eval ${attr} failed:\n${r.stderr}`);
-  return { value: JSON.parse(r.stdout) as T, seconds: seconds!, maxRssMiB: Math.round(kb! / 1024) };
+  const statsDir = mkdtempSync(join(tmpdir(), "vmflake-nix-stats-"));
+  const statsFile = join(statsDir, "stats.json");
+  try {
+    const r = spawnSync("/usr/bin/time", ["-f", "%e %M", ...args], {
+      env: { ...nixEnv, NIX_SHOW_STATS: "1", NIX_SHOW_STATS_PATH: statsFile },
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const lines = r.stderr.trim().split("\n");
+    const [seconds, kb] = lines[lines.length - 1]!.split(" ").map(Number);
+    if (r.status !== 0) throw new Error(`nix eval ${attr} failed:\n${r.stderr}`);
+    const stats = JSON.parse(readFileSync(statsFile, "utf8")) as {
+      nrFunctionCalls: number;
+      nrThunks: number;
+      cpuTime: number;
+    };
+    return {
+      value: JSON.parse(r.stdout) as T,
+      seconds: seconds!,
+      maxRssMiB: Math.round(kb! / 1024),
+      stats: {
+        functionCalls: stats.nrFunctionCalls,
+        thunks: stats.nrThunks,
+        cpuSeconds: stats.cpuTime,
+      },
+    };
+  } finally {
+    rmSync(statsDir, { recursive: true, force: true });
+  }
 }
 
 /** Locks the host flake (writes flake.lock), so timed evaluations measure evaluation only. */
