@@ -227,12 +227,15 @@ let
     lib.nameValuePair g.tapUnit {
       description = "Tap ${g.tap} of QEMU guest ${g.name}";
       wantedBy = [ "multi-user.target" ];
-      # Before the bridge's own unit (scripted networking), which makes the listed taps ports.
-      before = [
-        "network-setup.service"
+      # The tap makes itself a port of the bridge, so it waits for the bridge to exist (made by
+      # the bridge's unit, or by networkd). Wants=, not a binding: the bridge going away must
+      # not stop the tap, nor a tap failing stop the bridge.
+      wants = [ bridgeDevice ];
+      after = [
+        "network-pre.target"
+        bridgeDevice
         "${cfg.lan.bridge}-netdev.service"
       ];
-      after = [ "network-pre.target" ];
       restartIfChanged = false;
       serviceConfig = {
         Type = "oneshot";
@@ -253,6 +256,12 @@ let
       };
     }
   ) guests;
+
+  # systemd's device unit of the bridge (interface names have no characters systemd escapes but
+  # "-", which the IFNAME type allows; it becomes \x2d).
+  bridgeDevice = "sys-subsystem-net-devices-${
+    builtins.replaceStrings [ "-" ] [ "\\x2d" ] cfg.lan.bridge
+  }.device";
 
   # A bridge takes the lowest MAC of its ports: a high one (fe:…, as libvirt does) on every tap
   # keeps the NIC's, and so the host's DHCP lease.
@@ -497,11 +506,11 @@ in
           "vhost_net"
         ];
         # Applying this over ssh through the NIC cuts the connection: use a console, or
-        # `nixos-rebuild test` with a way back.
-        networking.bridges.${cfg.lan.bridge}.interfaces = [
-          cfg.lan.nic
-        ]
-        ++ lib.mapAttrsToList (_: g: g.tap) guests;
+        # `nixos-rebuild test` with a way back. Only the NIC is listed: each tap's unit makes
+        # the tap a port itself. Listed taps would make the scripted backend's bridge unit
+        # bind to every tap (one missing tap would take the bridge and the host's address
+        # down) and detach and re-attach them on every reload of that unit.
+        networking.bridges.${cfg.lan.bridge}.interfaces = [ cfg.lan.nic ];
         networking.interfaces.${cfg.lan.nic}.useDHCP = false;
         users.users = users;
         users.groups = groups;
@@ -520,6 +529,19 @@ in
           ]) cfg.guests
         );
       }
+      # The scripted backend makes the bridge again whenever its unit starts (at boot, or after
+      # the NIC came back), with only the NIC as a port: the taps that exist are added back.
+      # networkd keeps a bridge it made, so only the scripted unit needs this.
+      (lib.mkIf (!(config.networking.useNetworkd or false) && guests != { }) {
+        systemd.services."${cfg.lan.bridge}-netdev".serviceConfig.ExecStartPost = exec (
+          [
+            (lib.getExe tap)
+            "attach"
+            cfg.lan.bridge
+          ]
+          ++ lib.mapAttrsToList (_: g: g.tap) guests
+        );
+      })
       (lib.mkIf (cfg.lan.ipv4 == null) { networking.interfaces.${cfg.lan.bridge}.useDHCP = true; })
       (lib.mkIf (cfg.lan.ipv4 != null) {
         networking.interfaces.${cfg.lan.bridge}.ipv4.addresses = cfg.lan.ipv4.addresses;

@@ -3,20 +3,24 @@
 # The tap of one guest on the host. Usage:
 #   $0 up TAP USER MAC BRIDGE
 #   $0 down TAP
+#   $0 attach BRIDGE TAP...
 # The unit is a oneshot with RemainAfterExit, so a host rebuild never recreates the tap under a
 # running guest: QEMU holds the tap's file descriptor, and a new tap of that name would be a
 # different device, cut off from the guest.
 # up: creates TAP (mode tap, owned by USER, vnet_hdr for vhost-net) unless it exists. An existing
 # TAP is reused as it is, never deleted or recreated; but one that is not a tap, or is not USER's,
 # is refused (exit 1). Then it gives TAP the MAC, makes it a port of BRIDGE if BRIDGE exists (if
-# not, the bridge's own unit adds its listed ports when it creates it) and brings it up.
+# not, the bridge's unit attaches it when it creates the bridge) and brings it up.
 # down: deletes TAP if it exists (and refuses to delete an interface that is not a tap).
+# attach: makes each TAP that exists a port of BRIDGE; run by the bridge's unit after it made the
+# bridge (again), since a bridge made anew has no ports but the NIC.
 # Exit status: 0 done, 1 refused or failed, 2 bad usage.
 me=${0##*/}
 usage() {
   if [ -n "${1-}" ]; then echo "$me: $1" >&2; fi
   echo "usage: $me up TAP USER MAC BRIDGE" >&2
   echo "       $me down TAP" >&2
+  echo "       $me attach BRIDGE TAP..." >&2
   exit 2
 }
 
@@ -36,11 +40,9 @@ shift
 case $verb in
   up) [ "$#" -eq 4 ] || usage "up needs TAP USER MAC BRIDGE" ;;
   down) [ "$#" -eq 1 ] || usage "down needs TAP" ;;
+  attach) [ "$#" -ge 1 ] || usage "attach needs BRIDGE" ;;
   *) usage "unknown command: $verb" ;;
 esac
-tap=$1
-[[ $tap =~ $ifname ]] || usage "TAP: \"$tap\" is not an interface name"
-
 net=/sys/class/net
 
 fail() {
@@ -60,6 +62,35 @@ is_tap() {
   flags=$(cat "$net/$1/tun_flags")
   [[ $flags =~ ^0x[0-9a-fA-F]+$ ]] && ((flags & iff_tap))
 }
+
+# attach_port TAP BRIDGE: make TAP a port of BRIDGE unless it is one already.
+attach_port() {
+  local master=''
+  [ -d "$net/$2/bridge" ] || fail "$2 exists but is not a bridge; refusing to add $1 to it"
+  if [ -e "$net/$1/master" ]; then master=$(basename -- "$(readlink -- "$net/$1/master")"); fi
+  if [ "$master" != "$2" ]; then
+    ip_or_fail link set dev "$1" master "$2"
+    echo "$me: $1 is a port of bridge $2"
+  fi
+}
+
+if [ "$verb" = attach ]; then
+  bridge=$1
+  shift
+  [[ $bridge =~ $ifname ]] || usage "BRIDGE: \"$bridge\" is not an interface name"
+  for tap in "$@"; do
+    [[ $tap =~ $ifname ]] || usage "TAP: \"$tap\" is not an interface name"
+  done
+  [ -e "$net/$bridge" ] || fail "bridge $bridge does not exist"
+  for tap in "$@"; do
+    # A guest whose tap's unit has not run (or was stopped) has no tap to attach.
+    if [ -e "$net/$tap" ] && is_tap "$tap"; then attach_port "$tap" "$bridge"; fi
+  done
+  exit 0
+fi
+
+tap=$1
+[[ $tap =~ $ifname ]] || usage "TAP: \"$tap\" is not an interface name"
 
 if [ "$verb" = down ]; then
   if [ ! -e "$net/$tap" ]; then
@@ -107,15 +138,9 @@ if [ "$(cat "$net/$tap/address")" != "$mac" ]; then
 fi
 
 if [ -e "$net/$bridge" ]; then
-  [ -d "$net/$bridge/bridge" ] || fail "$bridge exists but is not a bridge; refusing to add $tap to it"
-  master=''
-  if [ -e "$net/$tap/master" ]; then master=$(basename -- "$(readlink -- "$net/$tap/master")"); fi
-  if [ "$master" != "$bridge" ]; then
-    ip_or_fail link set dev "$tap" master "$bridge"
-    echo "$me: $tap is a port of bridge $bridge"
-  fi
+  attach_port "$tap" "$bridge"
 else
-  echo "$me: bridge $bridge does not exist yet; its own unit adds $tap when it creates it"
+  echo "$me: bridge $bridge does not exist yet; its unit attaches $tap when it creates it"
 fi
 
 ip_or_fail link set dev "$tap" up
