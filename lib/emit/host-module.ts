@@ -32,10 +32,7 @@ export function hostModuleFile(host: ResolvedHost, source: string): NixFile {
   ];
   return {
     comment: generatedHeader(source, `host ${host.name}`),
-    body: n.attrs([
-      n.bind("imports", [n.path("./vmflake")]),
-      n.bind("vmflake", n.attrs(values)),
-    ]),
+    body: n.attrs([n.bind("imports", [n.path("./vmflake")]), n.bind("vmflake", n.attrs(values))]),
   };
 }
 
