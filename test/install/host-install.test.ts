@@ -127,8 +127,7 @@ describeWith(
     const names = Object.values(g);
     const dir = tempDir("vmflake-install-");
     /** Programs the guests' users run (the race gate, a patched copy): readable by all. */
-    const shared = mkdtempSync(join(tmpdir(), "vmflake-install-bin-"));
-    chmodSync(shared, 0o755);
+    let shared = "";
     let out = "";
     const users = new Map<string, SystemUser>();
     let netns: Netns | undefined;
@@ -139,6 +138,8 @@ describeWith(
     let hanging: Promise<ScriptResult> | undefined;
 
     beforeAll(async () => {
+      shared = mkdtempSync(join(tmpdir(), "vmflake-install-bin-"));
+      chmodSync(shared, 0o755);
       const guests = names
         .map((name) => {
           const offline = name === g.net ? "" : ", offlineInstall: true";
@@ -208,7 +209,7 @@ describeWith(
       netns?.remove();
       for (const user of users.values()) removeSystemUser(user.name);
       rmSync(stateRoot, { recursive: true, force: true });
-      rmSync(shared, { recursive: true, force: true });
+      if (shared !== "") rmSync(shared, { recursive: true, force: true });
     }, INSTALL_TIMEOUT_MS);
 
     const paths = (name: string) => {
