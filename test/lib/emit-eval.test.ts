@@ -125,6 +125,8 @@ export default defineHosts({
       o = ${flakeOutputs(out)};
       nixpkgs = import (/. + ${nixPath(STAND_IN_NIXPKGS)}) { };
       host = name: (nixpkgs.lib.nixosSystem { modules = [ o.nixosModules.\${name} ]; }).config;
+      # A host module with more modules of the caller's.
+      hostWith = name: extra: (nixpkgs.lib.nixosSystem { modules = [ o.nixosModules.\${name} ] ++ extra; }).config;
       guest = name: o.nixosConfigurations.\${name}.config;
     in ${body}`);
 
@@ -192,10 +194,14 @@ export default defineHosts({
       modules = c.boot.kernelModules;
       sysctl = c.boot.kernel.sysctl;
       taps = builtins.mapAttrs (n: s: {
-        inherit (s) wantedBy before after restartIfChanged;
+        inherit (s) wantedBy wants after restartIfChanged;
         inherit (s.serviceConfig) Type RemainAfterExit ExecStart ExecStop;
+        before = s.before or [ ];
         requires = s.requires or [ ];
+        bindsTo = s.bindsTo or [ ];
+        partOf = s.partOf or [ ];
       }) { inherit (c.systemd.services) vmflake-tap-tap0 vmflake-tap-vm-bob; };
+      bridgeUnit = c.systemd.services.vbridge0-netdev;
       alice = let s = c.systemd.services.qemu-guest-alice; in {
         inherit (s) wantedBy requires after restartIfChanged startLimitIntervalSec startLimitBurst;
         script = s.script or null;
@@ -216,10 +222,14 @@ export default defineHosts({
         "qemu-guest-alice-install",
         "qemu-guest-bob",
         "qemu-guest-bob-install",
+        // The bridge's own unit (NixOS's scripted backend's), to which the runtime adds one line.
+        "vbridge0-netdev",
         "vmflake-tap-tap0",
         "vmflake-tap-vm-bob",
       ]);
-      expect(v.ports).toEqual(["enp0s31f6", "tap0", "vm-bob"]);
+      // Only the NIC: a listed tap would bind the scripted backend's bridge unit to that tap's
+      // device, so one missing tap would take the bridge and the host's address down.
+      expect(v.ports).toEqual(["enp0s31f6"]);
       // Taps are the runtime's own units now, not interfaces of NixOS's networking.
       expect(v.interfaces).toEqual(["enp0s31f6", "vbridge0"]);
       expect(v.nicDhcp).toBe(false);
@@ -236,7 +246,10 @@ export default defineHosts({
         "net.bridge.bridge-nf-call-iptables": 0,
       });
 
-      // Each tap: a oneshot that stays up, never restarted by a rebuild, before the bridge's unit.
+      // Each tap: a oneshot that stays up, never restarted by a rebuild, that makes itself a port
+      // of the bridge: so it wants the bridge's device and comes after it and after the bridge's
+      // unit, bound to neither (the bridge going away must not stop the tap, nor a failing tap
+      // the bridge).
       const taps = v.taps as Record<string, Record<string, unknown>>;
       for (const [unit, tap, user, mac] of [
         ["vmflake-tap-tap0", "tap0", "vm-alice", alice.mac],
@@ -245,9 +258,16 @@ export default defineHosts({
         const t = taps[unit]!;
         expect({ ...t, ExecStart: undefined, ExecStop: undefined }, unit).toEqual({
           wantedBy: ["multi-user.target"],
-          before: ["network-setup.service", "vbridge0-netdev.service"],
-          after: ["network-pre.target"],
+          wants: ["sys-subsystem-net-devices-vbridge0.device"],
+          after: [
+            "network-pre.target",
+            "sys-subsystem-net-devices-vbridge0.device",
+            "vbridge0-netdev.service",
+          ],
+          before: [],
           requires: [],
+          bindsTo: [],
+          partOf: [],
           restartIfChanged: false,
           Type: "oneshot",
           RemainAfterExit: true,
@@ -259,6 +279,22 @@ export default defineHosts({
         expect(start.slice(1)).toEqual(["up", tap, user, tapMac(mac), "vbridge0"]);
         expect(parseExecLine(t.ExecStop as string)).toEqual([start[0], "down", tap]);
       }
+
+      // The bridge's unit (scripted backend: useNetworkd is unset here) makes the bridge anew,
+      // with the NIC as its only port, whenever it starts; its ExecStartPost then makes every
+      // guest's tap that exists a port again, with the same tap program the tap units run.
+      // The runtime sets nothing else of that unit: NixOS defines the rest.
+      const bridgeUnit = v.bridgeUnit as { serviceConfig: Record<string, unknown> };
+      expect(Object.keys(bridgeUnit)).toEqual(["serviceConfig"]);
+      expect(Object.keys(bridgeUnit.serviceConfig)).toEqual(["ExecStartPost"]);
+      const tapProgram = parseExecLine(taps["vmflake-tap-tap0"]!.ExecStart as string)[0];
+      expect(parseExecLine(bridgeUnit.serviceConfig.ExecStartPost as string)).toEqual([
+        tapProgram,
+        "attach",
+        "vbridge0",
+        "tap0",
+        "vm-bob",
+      ]);
 
       const a = v.alice as Record<string, unknown>;
       expect(a.wantedBy).toEqual(["multi-user.target"]);
@@ -323,7 +359,21 @@ export default defineHosts({
       gw = c.networking.defaultGateway;
       inherit (c.networking) nameservers;
       ports = c.networking.bridges.br0.interfaces;
+      attach = c.systemd.services.br0-netdev.serviceConfig.ExecStartPost;
+      tapUp = c.systemd.services.vmflake-tap-vm-carol.serviceConfig.ExecStart;
     }`);
+      const attach = parseExecLine(v.attach as string);
+      const tapUp = parseExecLine(v.tapUp as string);
+      expect(attach).toEqual([tapUp[0], "attach", "br0", "vm-carol"]);
+      expect(tapUp.slice(1)).toEqual([
+        "up",
+        "vm-carol",
+        "vm-carol",
+        tapMac(deriveMac("lab", "carol")),
+        "br0",
+      ]);
+      delete v.attach;
+      delete v.tapUp;
       expect(v).toEqual({
         addresses: [{ address: "10.0.0.2", prefixLength: 24 }],
         macAddress: "02:00:00:00:00:01",
@@ -331,7 +381,41 @@ export default defineHosts({
         nicDhcp: false,
         gw: { address: "10.0.0.1", interface: "br0" },
         nameservers: [],
-        ports: ["eno1", "vm-carol"],
+        // carol's tap is made a port by its own unit, not listed.
+        ports: ["eno1"],
+      });
+    });
+
+    it("a host without guests adds nothing to the bridge's unit; with networkd, no guest does", () => {
+      const v = evalIn<Record<string, unknown>>(`let
+      bare = hostWith "lab" [ { vmflake.guests = nixpkgs.lib.mkForce { }; } ];
+      networkd = hostWith "study" [ { networking.useNetworkd = true; } ];
+    in {
+      bare = {
+        services = builtins.attrNames bare.systemd.services;
+        ports = bare.networking.bridges.br0.interfaces;
+      };
+      networkd = {
+        services = builtins.attrNames networkd.systemd.services;
+        ports = networkd.networking.bridges.vbridge0.interfaces;
+        tapWants = networkd.systemd.services.vmflake-tap-tap0.wants;
+      };
+    }`);
+      // No tap to attach, so no ExecStartPost (and so no unit of the runtime's named br0-netdev).
+      expect(v.bare).toEqual({ services: [], ports: ["eno1"] });
+      // networkd keeps a bridge it made (no unit makes it anew): the taps' units attach them,
+      // and no br0-netdev unit is defined, which would otherwise be a unit of its own there.
+      expect(v.networkd).toEqual({
+        services: [
+          "qemu-guest-alice",
+          "qemu-guest-alice-install",
+          "qemu-guest-bob",
+          "qemu-guest-bob-install",
+          "vmflake-tap-tap0",
+          "vmflake-tap-vm-bob",
+        ],
+        ports: ["enp0s31f6"],
+        tapWants: ["sys-subsystem-net-devices-vbridge0.device"],
       });
     });
 
