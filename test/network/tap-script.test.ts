@@ -1,8 +1,9 @@
 /**
  * The host's tap of one guest (lib/runtime/nixos/scripts/tap.sh, the program of the oneshot unit
- * vmflake-tap-<tap>.service), run as writeShellApplication builds it, with the real `ip`, inside a
- * network namespace this test creates (`ip netns exec` gives the script that namespace's
- * /sys/class/net too). The guest's user is `nobody`; `daemon` plays another guest's user.
+ * vmflake-tap-<tap>.service, and with `attach` of the scripted bridge unit's ExecStartPost), run
+ * as writeShellApplication builds it, with the real `ip`, inside a network namespace this test
+ * creates (`ip netns exec` gives the script that namespace's /sys/class/net too). The guest's user
+ * is `nobody`; `daemon` plays another guest's user.
  */
 import { afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { removeScratchDir, scratchDir } from "../support/temp.ts";
@@ -15,6 +16,9 @@ const user = "nobody";
 const otherUser = "daemon";
 const tap = "vm-alice";
 const mac = "fe:54:00:12:34:56";
+/** A second guest's tap and MAC, for `attach` with several taps. */
+const tap2 = "vm-bob";
+const mac2 = "fe:54:00:65:43:21";
 const bridge = "br0";
 
 /** `ip -d -j link show` with the fields this test reads beyond {@link IpLink}'s. */
@@ -119,8 +123,11 @@ describeWith(
 
     it("up before the bridge exists: the tap is made and up, and the bridge is left to its unit", async () => {
       const r = await tapSh("up", tap, user, mac, bridge);
+      expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
-      expect(r.stdout).toContain(`bridge ${bridge} does not exist yet`);
+      expect(r.stdout).toContain(
+        `bridge ${bridge} does not exist yet; its unit attaches ${tap} when it creates it`,
+      );
       const l = link(tap)!;
       expect(l.master).toBeUndefined();
       expect(l.flags).toContain("UP");
@@ -185,6 +192,87 @@ describeWith(
       expect(again.stdout).toContain("nothing to delete");
     });
 
+    /** Taps as `up` leaves them when the bridge does not exist yet: made and up, on no bridge. */
+    async function tapsWithoutBridge(): Promise<void> {
+      for (const [t, m] of [
+        [tap, mac],
+        [tap2, mac2],
+      ] as const) {
+        expect((await tapSh("up", t, user, m, bridge)).code).toBe(0);
+        expect(link(t)?.master).toBeUndefined();
+      }
+    }
+
+    it("attach makes every listed tap a port of the bridge and changes nothing else of it", async () => {
+      await tapsWithoutBridge();
+      const before = [tap, tap2].map(identity);
+      ns.ip("link", "add", bridge, "type", "bridge");
+      const r = await tapSh("attach", bridge, tap, tap2);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split("\n")).toEqual([
+        `vmflake-tap: ${tap} is a port of bridge ${bridge}`,
+        `vmflake-tap: ${tap2} is a port of bridge ${bridge}`,
+      ]);
+      // The same devices, still up, with their owner and MAC: only their master is new.
+      expect([tap, tap2].map(identity)).toEqual(
+        before.map((b) => ({ ...b, master: bridge, flags: expect.arrayContaining(["UP"]) })),
+      );
+    });
+
+    it("attach again is a no-op: same devices, same bridge, nothing said", async () => {
+      await tapsWithoutBridge();
+      ns.ip("link", "add", bridge, "type", "bridge");
+      expect((await tapSh("attach", bridge, tap, tap2)).code).toBe(0);
+      const before = [tap, tap2].map(identity);
+      const again = await tapSh("attach", bridge, tap, tap2);
+      expect(again).toMatchObject({ code: 0, stdout: "", stderr: "" });
+      expect([tap, tap2].map(identity)).toEqual(before);
+    });
+
+    it("attach skips a tap that does not exist (its guest's tap unit has not run) and attaches the rest", async () => {
+      await tapsWithoutBridge();
+      expect((await tapSh("down", tap2)).code).toBe(0);
+      ns.ip("link", "add", bridge, "type", "bridge");
+      const r = await tapSh("attach", bridge, tap2, tap);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe(`vmflake-tap: ${tap} is a port of bridge ${bridge}`);
+      expect(link(tap)?.master).toBe(bridge);
+      // Never creates a missing tap: that is its unit's job, for its guest's user.
+      expect([...links().keys()].sort()).toEqual([bridge, tap].sort());
+    });
+
+    it("attach leaves alone an interface of a listed name that is not a tap (a tun device)", async () => {
+      ns.ip("link", "add", bridge, "type", "bridge");
+      ns.ip("tuntap", "add", "dev", tap, "mode", "tun", "user", user);
+      const before = identity(tap);
+      const r = await tapSh("attach", bridge, tap);
+      expect(r).toMatchObject({ code: 0, stdout: "", stderr: "" });
+      expect(identity(tap)).toEqual(before);
+    });
+
+    it("attach with a bridge that does not exist fails (exit 1) and touches no tap", async () => {
+      await tapsWithoutBridge();
+      const before = [tap, tap2].map(identity);
+      const r = await tapSh("attach", bridge, tap, tap2);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`bridge ${bridge} does not exist`);
+      expect(r.stdout).toBe("");
+      expect([tap, tap2].map(identity)).toEqual(before);
+      expect(link(bridge)).toBeUndefined(); // never creates the bridge itself
+    });
+
+    it("attach to an interface that is not a bridge fails (exit 1) and adds no tap to it", async () => {
+      await tapsWithoutBridge();
+      ns.ip("link", "add", "notabridge", "type", "veth", "peer", "name", "notabridge-p");
+      const before = [tap, tap2].map(identity);
+      const r = await tapSh("attach", "notabridge", tap, tap2);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`notabridge exists but is not a bridge; refusing to add ${tap}`);
+      expect([tap, tap2].map(identity)).toEqual(before);
+    });
+
     it("bad usage: exit 2 with the usage message, and nothing made", async () => {
       ns.ip("link", "add", bridge, "type", "bridge");
       const calls: string[][] = [
@@ -205,13 +293,29 @@ describeWith(
         ["up", tap, user, "ff:54:00:12:34:56", bridge], // multicast
         ["up", tap, user, mac, "br 0"],
         ["down", "../eth0"],
+        ["attach"],
+        ["attach", "br 0", tap],
+        ["attach", "-br0", tap],
+        ["attach", "br/0", tap],
+        ["attach", "b".repeat(16), tap],
+        ["attach", bridge, tap, "vm alice"],
+        ["attach", bridge, "vm-abcdefghijklm"], // 16 characters
+        ["attach", bridge, tap, "../eth0"],
+        ["attach", bridge, ""],
       ];
       for (const args of calls) {
         const r = await tapSh(...args);
         expect(r.code, args.join(" ")).toBe(2);
         expect(r.stderr, args.join(" ")).toContain("usage: vmflake-tap up TAP USER MAC BRIDGE");
+        expect(r.stderr, args.join(" ")).toContain("vmflake-tap attach BRIDGE TAP...");
       }
       expect([...links().keys()]).toEqual([bridge]);
+      // A bad TAP name is refused before any tap is attached, even when others are fine.
+      expect((await tapSh("up", tap, user, mac, bridge)).code).toBe(0);
+      ns.ip("link", "set", "dev", tap, "nomaster");
+      const bad = await tapSh("attach", bridge, tap, "vm/bob");
+      expect(bad.code).toBe(2);
+      expect(link(tap)?.master).toBeUndefined();
     });
   },
   { root: true },
