@@ -3,7 +3,7 @@
  * names both sides use for the seed drive, its file, the work directory, and the markers on the
  * serial console. docs/qemu-and-systemd.md §6.2–6.3 gives the reasons.
  *
- * The host's install unit (`install-guest-script.ts`) prepares a private work directory next to
+ * The host's install unit (`lib/runtime/nixos/scripts/install-guest.sh`) prepares a private work directory next to
  * the guest's image, holding the image-in-progress, a link to the installer ISO and the seed
  * directory, which QEMU shows the installer as a read-only FAT drive (vvfat) with the virtio serial
  * {@link SEED_SERIAL}:
@@ -16,7 +16,7 @@
  *   seed/flake/{flake.nix,flake.lock,modules/}   network installs only: the emitted flake's files
  * ```
  *
- * The installer (`installer-script.ts`) acts only when that drive carries this host's opt-in
+ * The installer (`scripts/installer.sh` in the ISO) acts only when that drive carries this host's opt-in
  * token, then prints exactly one of {@link INSTALL_OK} or {@link INSTALL_FAILED} with the
  * seed's nonce on its serial console (the host's install log) and powers off.
  */
