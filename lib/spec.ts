@@ -127,9 +127,9 @@ export interface GuestSpec {
    *
    * The cost is evaluation: every evaluation of the host (each `nixos-rebuild` of it, each
    * `nix flake check`) then evaluates this guest's complete NixOS system as well. Measured with
-   * nixpkgs 26.11 and Nix 2.8: a host with one guest evaluates in 8.2 s and 1.4 GB, with 20
-   * network-install guests in 8.6 s and 1.5 GB, and with one network and one offline guest in
-   * 12.4 s and 2.0 GB, so about 4 s and 600 MB more per offline guest. The installer ISO also
+   * nixpkgs 26.11 and Nix 2.8: a host with one guest evaluates in 8.6 s and 1.4 GB, with 20
+   * network-install guests in 8.2 s and 1.5 GB, and with one network and one offline guest in
+   * 11.8 s and 2.0 GB, so about 3–4 s and 600 MB more per offline guest. The installer ISO also
    * grows by the guest's closure and is rebuilt whenever the guest's system changes.
    * @defaultValue the host's `offlineInstall`, which defaults to `false`
    */
