@@ -1,10 +1,13 @@
 /**
  * Bridged networking (docs/qemu-and-systemd.md §4), proved with real parts. Two guests with default
  * taps and MACs are emitted as a flake; real Nix evaluates the host module and builds the programs
- * its units run; the module's system users are created; in a network namespace the taps are made
- * by running each tap unit's ExecStart (the real tap.sh) and the bridge is built from
- * `networking.bridges.<bridge>.interfaces`, the way NixOS's scripted backend does; and each guest
- * unit's ExecStart runs QEMU as the unit's user on its tap.
+ * its units run; the module's system users are created; in a network namespace the bridge is
+ * built from `networking.bridges.<bridge>.interfaces` (the NIC alone) the way NixOS's scripted
+ * backend's bridge unit does, followed by the ExecStartPost the runtime gives that unit; the taps
+ * are made, and made ports of the bridge, by running each tap unit's ExecStart (the real tap.sh),
+ * ordered after the bridge; and each guest unit's ExecStart runs QEMU as the unit's user on its
+ * tap. The bridge is then made again as its unit does when it starts again, and its
+ * ExecStartPost takes the running guests' taps back.
  *
  * What stands in for what: a veth pair is the host NIC (its peer is "the LAN", in a second
  * namespace); the stand-in nixpkgs' qemu_kvm is the kit's qemu-tcg wrapper, which replaces KVM by
@@ -74,6 +77,10 @@ const BRIDGE = "vbridge0";
 /** The veth peer of the NIC, and the bridge it sits on, in the LAN namespace. */
 const LAN_PORT = "lan0";
 const LAN_BRIDGE = "lan";
+/** The bridge's unit (NixOS's scripted backend's `<bridge>-netdev.service`). */
+const BRIDGE_UNIT = `${BRIDGE}-netdev`;
+/** systemd's device unit of the bridge, which the taps' units want and follow. */
+const BRIDGE_DEVICE = `sys-subsystem-net-devices-${BRIDGE}.device`;
 
 /** The value of `flag` in `argv` whose option list starts with `first` (exactly one). */
 function flagValues(argv: readonly string[], flag: string, first = ""): string[] {
@@ -132,6 +139,60 @@ describeWith(
       return { stdout: r.stdout, stderr: r.stderr };
     }
 
+    /**
+     * What the scripted backend's bridge unit does when it starts (nixpkgs
+     * network-interfaces-scripted.nix, createBridgeDevice): delete a bridge of that name, create
+     * it, make each listed port a port and up it, up the bridge; then the unit's ExecStartPost.
+     */
+    function startBridgeUnit(): { stdout: string; stderr: string } {
+      for (const [bridge, b] of Object.entries(net.bridges)) {
+        if (hostNs.tryIp("link", "show", "dev", bridge).ok) hostNs.ip("link", "del", "dev", bridge);
+        hostNs.ip("link", "add", "name", bridge, "type", "bridge");
+        for (const i of b.interfaces) {
+          hostNs.ip("link", "set", "dev", i, "master", bridge);
+          hostNs.ip("link", "set", "dev", i, "up");
+        }
+        hostNs.ip("link", "set", "dev", bridge, "up");
+      }
+      return runInNs(hostNs, net.services[BRIDGE_UNIT]!.execStartPost);
+    }
+    const bridgePorts = () =>
+      hostNs
+        .ipJson<IpLink[]>("link", "show", "master", BRIDGE)
+        .map((l) => l.ifname)
+        .sort();
+    /** Waits until every port of the bridge forwards; the kernel reports carrier up to 1 s late. */
+    const waitForwarding = () =>
+      waitUntil(
+        "every bridge port forwarding",
+        () =>
+          hostNs.bridgeJson<BridgePort[]>("link", "show").every((p) => p.state === "forwarding"),
+        10_000,
+      ).catch(() => undefined);
+    /**
+     * Both bridges forget guest `g`'s MAC, QEMU announces it from the guest's NIC, and both learn
+     * it again: the guest's frames enter the host bridge on its tap and reach the LAN.
+     */
+    async function expectFramesReachLan(g: ResolvedGuest): Promise<void> {
+      attempt("bridge", ["-n", hostNs.name, "fdb", "del", g.mac, "dev", g.tap, "master"]);
+      attempt("bridge", ["-n", lanNs.name, "fdb", "del", g.mac, "dev", LAN_PORT, "master"]);
+      await qmp(qmpSocketOf(g), "announce-self", {
+        initial: 50,
+        max: 550,
+        rounds: 10,
+        step: 50,
+      });
+      await waitUntil(
+        `${g.name}'s MAC learned again by the host bridge and the LAN`,
+        () =>
+          portOf(learned(hostNs, BRIDGE), g.mac).length > 0 &&
+          portOf(learned(lanNs, LAN_BRIDGE), g.mac).length > 0,
+        30_000,
+      );
+      expect(portOf(learned(hostNs, BRIDGE), g.mac)).toEqual([g.tap]);
+      expect(portOf(learned(lanNs, LAN_BRIDGE), g.mac)).toEqual([LAN_PORT]);
+    }
+
     const learned = (ns: Netns, bridge: string) =>
       ns.bridgeJson<FdbEntry[]>("fdb", "show", "br", bridge).filter((e) => e.state !== "permanent");
     const portOf = (entries: FdbEntry[], mac: string) =>
@@ -163,13 +224,9 @@ describeWith(
       cleanup.push(() => hostNs.remove());
       lanNs = createNetns("-lan");
       cleanup.push(() => lanNs.remove());
-      // The NIC is the bridge's one port that no tap unit makes.
+      // The NIC is the bridge's one listed port: the taps' units make the taps ports.
       const tapUnits = Object.entries(net.services).filter(([n]) => n.startsWith("vmflake-tap-"));
-      const taps = tapUnits.map(([, u]) => u.execStart[2]);
-      const nics = Object.values(net.bridges).flatMap((b) =>
-        b.interfaces.filter((i) => !taps.includes(i)),
-      );
-      expect(nics).toEqual([NIC]);
+      expect(Object.values(net.bridges).map((b) => b.interfaces)).toEqual([[NIC]]);
       hostNs.ip("link", "add", NIC, "type", "veth", "peer", "name", LAN_PORT, "netns", lanNs.name);
       // A real NIC has its vendor's MAC; the veth standing in for it gets one of that kind.
       hostNs.ip("link", "set", "dev", NIC, "address", NIC_MAC);
@@ -177,17 +234,16 @@ describeWith(
       lanNs.ip("link", "set", "dev", LAN_PORT, "master", LAN_BRIDGE);
       for (const i of [LAN_PORT, LAN_BRIDGE]) lanNs.ip("link", "set", "dev", i, "up");
 
-      // vmflake-tap-<tap>.service: its ExecStart, the real tap.sh, before the bridge's unit.
-      for (const [, unit] of tapUnits) runInNs(hostNs, unit.execStart);
-      // <bridge>-netdev.service (nixpkgs network-interfaces-scripted.nix, createBridgeDevice):
-      // create, enslave and up each listed port, then up.
-      for (const [bridge, b] of Object.entries(net.bridges)) {
-        hostNs.ip("link", "add", "name", bridge, "type", "bridge");
-        for (const i of b.interfaces) {
-          hostNs.ip("link", "set", "dev", i, "master", bridge);
-          hostNs.ip("link", "set", "dev", i, "up");
-        }
-        hostNs.ip("link", "set", "dev", bridge, "up");
+      // <bridge>-netdev.service at boot: the bridge with the NIC; its ExecStartPost finds no
+      // tap yet (their units come after it) and attaches none.
+      const boot = startBridgeUnit();
+      expect(boot.stdout).toBe("");
+      expect(bridgePorts()).toEqual([NIC]);
+      // vmflake-tap-<tap>.service, after the bridge's device and unit: its ExecStart, the real
+      // tap.sh, makes the tap and makes it a port of the bridge.
+      for (const [, unit] of tapUnits) {
+        const up = runInNs(hostNs, unit.execStart);
+        expect(up.stdout).toContain(`${unit.execStart[2]} is a port of bridge ${BRIDGE}`);
       }
 
       // qemu-guest-<name>.service: its StateDirectory/RuntimeDirectory, then its ExecStart as
@@ -233,10 +289,11 @@ describeWith(
       if (errors.length > 0) throw new AggregateError(errors, "network test clean-up failed");
     });
 
-    it("the module puts the NIC and every guest's tap on the bridge, each tap made by its own unit for the user its QEMU runs as", () => {
+    it("the module lists the NIC as the bridge's port; each guest's tap is made and attached by its own unit for the user its QEMU runs as", () => {
       expect(names.map((n) => n.length)).toEqual([12, 29]);
       expect(Object.keys(net.bridges)).toEqual([BRIDGE]);
-      expect(net.bridges[BRIDGE]!.interfaces).toEqual([NIC, ...guests.map((g) => g.tap)]);
+      // A listed tap would bind the scripted bridge unit to that tap's device.
+      expect(net.bridges[BRIDGE]!.interfaces).toEqual([NIC]);
       // The NIC gives up its address to the bridge; a tap is no interface of NixOS's any more.
       expect(net.interfaces).toEqual({ [NIC]: { useDHCP: false }, [BRIDGE]: { useDHCP: true } });
       expect(
@@ -261,15 +318,23 @@ describeWith(
           BRIDGE,
         ]);
         expect(tapUnit.execStop).toEqual([program, "down", g.tap]);
-        // Made once and kept: a rebuild never restarts it, and it runs before the bridge's unit.
+        // Made once and kept: a rebuild never restarts it. It makes its tap a port, so it wants
+        // the bridge's device and runs after it and after the bridge's unit, bound to neither.
         expect(tapUnit).toMatchObject({
           type: "oneshot",
           remainAfterExit: true,
           restartIfChanged: false,
           user: null,
           wantedBy: ["multi-user.target"],
+          wants: [BRIDGE_DEVICE],
+          before: [],
+          bindsTo: [],
+          partOf: [],
+          requires: [],
         });
-        expect(tapUnit.before).toContain(`${BRIDGE}-netdev.service`);
+        expect(tapUnit.after).toEqual(
+          expect.arrayContaining([BRIDGE_DEVICE, `${BRIDGE}-netdev.service`]),
+        );
         expect(net.users[unit.user!]).toEqual({
           isSystemUser: true,
           group: unit.group,
@@ -278,6 +343,16 @@ describeWith(
         expect(net.groups).toHaveProperty([unit.group!]);
       }
       const taps = guests.map((g) => g.tap);
+      // The bridge's unit takes back every guest's tap (in the order of the guests' names) with
+      // the same program, when it makes the bridge again.
+      const byName = [...guests].sort((a, b) => (a.name < b.name ? -1 : 1));
+      const program = tapUnitOf(guests[0]!).execStart[0];
+      expect(net.services[BRIDGE_UNIT]!.execStartPost).toEqual([
+        program,
+        "attach",
+        BRIDGE,
+        ...byName.map((g) => g.tap),
+      ]);
       expect(new Set(taps).size).toBe(taps.length);
       for (const tap of taps) expect(tap.length).toBeLessThanOrEqual(15);
       // The second name is too long for vm-<name>: its tap is vm- and 8 hex digits.
@@ -309,15 +384,10 @@ describeWith(
 
     it("the NIC stand-in and both taps are forwarding ports of the bridge", async () => {
       const expected = [NIC, ...guests.map((g) => g.tap)].sort();
-      const members = hostNs.ipJson<IpLink[]>("link", "show", "master", BRIDGE);
-      expect(members.map((l) => l.ifname).sort()).toEqual(expected);
-      // A port forwards once it has carrier; the kernel's link watch reports carrier up to 1 s late.
+      expect(bridgePorts()).toEqual(expected);
+      // A port forwards once it has carrier.
+      await waitForwarding();
       const ports = () => hostNs.bridgeJson<BridgePort[]>("link", "show");
-      await waitUntil(
-        "every bridge port forwarding",
-        () => ports().every((p) => p.state === "forwarding"),
-        10_000,
-      ).catch(() => undefined);
       expect(
         ports()
           .map((p) => [p.ifname, p.master, p.state])
@@ -402,24 +472,61 @@ describeWith(
 
         // The guest's frames still reach the bridge and the LAN: both forget its MAC, QEMU
         // announces it from the guest's NIC, and both learn it again on the same ports.
-        attempt("bridge", ["-n", hostNs.name, "fdb", "del", g.mac, "dev", g.tap, "master"]);
-        attempt("bridge", ["-n", lanNs.name, "fdb", "del", g.mac, "dev", LAN_PORT, "master"]);
-        await qmp(qmpSocketOf(g), "announce-self", {
-          initial: 50,
-          max: 550,
-          rounds: 10,
-          step: 50,
-        });
-        await waitUntil(
-          `${g.name}'s MAC learned again by the host bridge and the LAN`,
-          () =>
-            portOf(learned(hostNs, BRIDGE), g.mac).length > 0 &&
-            portOf(learned(lanNs, LAN_BRIDGE), g.mac).length > 0,
-          30_000,
-        );
-        expect(portOf(learned(hostNs, BRIDGE), g.mac)).toEqual([g.tap]);
-        expect(portOf(learned(lanNs, LAN_BRIDGE), g.mac)).toEqual([LAN_PORT]);
+        await expectFramesReachLan(g);
       }
+    });
+
+    it("the bridge made anew as its unit does when it starts again: its ExecStartPost takes back both running guests' taps, and their frames reach the LAN again", async () => {
+      const taps = guests.map((g) => g.tap);
+      const before = new Map(
+        taps.map((t) => [t, hostNs.ipJson<IpLink[]>("link", "show", "dev", t)[0]!.ifindex]),
+      );
+      // The bridge goes away (the scripted unit deletes it before making it): the taps stay,
+      // the same devices, held by their guests' QEMU, on no bridge.
+      hostNs.ip("link", "del", "dev", BRIDGE);
+      for (const g of guests) {
+        const [link] = hostNs.ipJson<IpLink[]>("link", "show", "dev", g.tap);
+        expect(link!.ifindex).toBe(before.get(g.tap));
+        expect(link!.master).toBeUndefined();
+        expect(qemus.get(g.name)!.running()).toBe(true);
+      }
+      // Made anew from the listed ports, it has the NIC alone ...
+      hostNs.ip("link", "add", "name", BRIDGE, "type", "bridge");
+      for (const i of net.bridges[BRIDGE]!.interfaces) {
+        hostNs.ip("link", "set", "dev", i, "master", BRIDGE);
+        hostNs.ip("link", "set", "dev", i, "up");
+      }
+      hostNs.ip("link", "set", "dev", BRIDGE, "up");
+      expect(bridgePorts()).toEqual([NIC]);
+      // ... until the unit's ExecStartPost, the evaluated argv run as root, attaches the taps.
+      const post = runInNs(hostNs, net.services[BRIDGE_UNIT]!.execStartPost);
+      expect(post.stderr).toBe("");
+      expect(post.stdout.trim().split("\n").sort()).toEqual(
+        taps.map((t) => `vmflake-tap: ${t} is a port of bridge ${BRIDGE}`).sort(),
+      );
+      expect(bridgePorts()).toEqual([NIC, ...taps].sort());
+      for (const g of guests) {
+        const [link] = hostNs.ipJson<IpLink[]>("link", "show", "dev", g.tap);
+        expect(link!.ifindex).toBe(before.get(g.tap));
+        expect(link!.master).toBe(BRIDGE);
+        expect(link!.flags).toContain("LOWER_UP");
+        expect(tapsHeldBy(qemus.get(g.name)!.pid)).toEqual([g.tap]);
+      }
+      // The new bridge keeps the NIC's MAC (the host's DHCP identity) with the taps back.
+      expect(hostNs.ipJson<{ address: string }[]>("link", "show", "dev", BRIDGE)[0]!.address).toBe(
+        NIC_MAC,
+      );
+      await waitForwarding();
+      expect(
+        hostNs
+          .bridgeJson<BridgePort[]>("link", "show")
+          .map((p) => [p.ifname, p.state])
+          .sort(),
+      ).toEqual([NIC, ...taps].sort().map((i) => [i, "forwarding"]));
+      for (const g of guests) await expectFramesReachLan(g);
+      // Run again (the unit started again with the bridge kept), it changes nothing.
+      expect(runInNs(hostNs, net.services[BRIDGE_UNIT]!.execStartPost).stdout).toBe("");
+      expect(bridgePorts()).toEqual([NIC, ...taps].sort());
     });
 
     it("a guest's user cannot attach to another guest's tap", async () => {

@@ -2,8 +2,10 @@
  * A host's network as the emitted module defines it, read back by real Nix: the flake is written
  * from a spec (with the runtime copied in, as build.ts does), then `nixosModules.<host>` is
  * evaluated (against the stand-in nixpkgs' module system) and the networking, users, and the
- * guests' and taps' units come out as JSON, their Exec lines as argument vectors. Tests build the
- * namespace from these values and run these programs, never what vmflake meant to emit.
+ * guests', taps' and bridges' units come out as JSON, their Exec lines as argument vectors. Tests
+ * build the namespace from these values and run these programs, never what vmflake meant to emit.
+ * A bridge's unit (`<bridge>-netdev`, NixOS's scripted backend's) holds only what the runtime adds
+ * to it: the stand-in has no networking backend of its own.
  */
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -60,9 +62,10 @@ export interface EvaluatedService {
   stateDirectoryMode: string | null;
   runtimeDirectory: string | null;
   runtimeDirectoryMode: string | null;
-  /** The argument vectors of ExecStartPre, ExecStart and ExecStop (`[]` when absent). */
+  /** The argument vectors of ExecStartPre, ExecStart, ExecStartPost and ExecStop (`[]` when absent). */
   execStartPre: string[];
   execStart: string[];
+  execStartPost: string[];
   execStop: string[];
 }
 
@@ -72,7 +75,10 @@ export interface HostNetwork {
   interfaces: Record<string, EvaluatedInterface>;
   users: Record<string, { isSystemUser?: boolean; group?: string; extraGroups?: string[] }>;
   groups: Record<string, unknown>;
-  /** The guests' units (`qemu-guest-<name>`) and the taps' (`vmflake-tap-<tap>`), by name. */
+  /**
+   * The guests' units (`qemu-guest-<name>`), the taps' (`vmflake-tap-<tap>`) and those of the
+   * bridges the module defines anything of (`<bridge>-netdev`), by name.
+   */
   services: Record<string, EvaluatedService>;
 }
 
@@ -93,20 +99,24 @@ export function evaluateHostNetwork(
       # The install units are left out: their ExecStart names the installer ISO.
       units =
         builtins.filter (n: builtins.substring 0 12 n == "vmflake-tap-") (builtins.attrNames config.systemd.services)
-        ++ map (g: "qemu-guest-" + g) [ ${guests.map((g) => JSON.stringify(g)).join(" ")} ];
+        ++ map (g: "qemu-guest-" + g) [ ${guests.map((g) => JSON.stringify(g)).join(" ")} ]
+        ++ builtins.filter (n: config.systemd.services ? \${n})
+          (map (b: b + "-netdev") (builtins.attrNames config.networking.bridges));
       sc = n: config.systemd.services.\${n}.serviceConfig;`;
   nixBuild(`
     let ${prelude}
     in nixpkgs.legacyPackages.x86_64-linux.runCommand "unit-programs" {
-      lines = map (n: (sc n).ExecStart + " " + (sc n).ExecStop) units;
+      lines = map (n: builtins.concatStringsSep " "
+        (map (k: (sc n).\${k} or "") [ "ExecStart" "ExecStartPost" "ExecStop" ])) units;
     } "echo \\"$lines\\" > $out"`);
   const raw = evalJson<
     Omit<HostNetwork, "services"> & {
       services: Record<
         string,
-        Omit<EvaluatedService, "execStartPre" | "execStart" | "execStop"> & {
+        Omit<EvaluatedService, "execStartPre" | "execStart" | "execStartPost" | "execStop"> & {
           execStartPre: string | null;
           execStart: string | null;
+          execStartPost: string | null;
           execStop: string | null;
         }
       >;
@@ -139,6 +149,7 @@ export function evaluateHostNetwork(
           runtimeDirectoryMode = c.RuntimeDirectoryMode or null;
           execStartPre = c.ExecStartPre or null;
           execStart = c.ExecStart or null;
+          execStartPost = c.ExecStartPost or null;
           execStop = c.ExecStop or null;
         };
       }) units);
@@ -153,6 +164,7 @@ export function evaluateHostNetwork(
           ...s,
           execStartPre: exec(s.execStartPre),
           execStart: exec(s.execStart),
+          execStartPost: exec(s.execStartPost),
           execStop: exec(s.execStop),
         },
       ]),
