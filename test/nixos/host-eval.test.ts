@@ -5,7 +5,9 @@
  * networkd files are checked: the guest unit runs exactly the QEMU command line of the runtime's
  * builder (lib/runtime/nixos/qemu.nix), its disk and stop programs are the runtime's scripts, it is
  * sandboxed and ordered on its tap's unit, and the tap, bridge and NIC come out as intended with
- * both backends.
+ * both backends: the bridge lists only the NIC, each tap's unit makes its tap a port (after the
+ * bridge's device), and the scripted bridge unit takes the existing taps back when it makes the
+ * bridge anew (ExecStartPost, the tap program's `attach`).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { deriveMac } from "../../lib/mac.ts";
@@ -191,8 +193,43 @@ function addressesStartScript(h: HostResult, ifname: string): string {
 }
 
 /**
+ * The scripted bridge unit's ExecStartPost: the runtime's tap program (the one its tap units run)
+ * attaching every guest's tap, in the order of the guests' names.
+ */
+function expectBridgeAttach(h: HostResult, bridge: string, taps: readonly string[]): void {
+  const unit = h.units[`${bridge}-netdev.service`]!;
+  const tap = program(h.networkingUnitDrvs[`${bridge}-netdev.service`]!, "vmflake-tap");
+  expectRuntimeScript(tap, "tap");
+  expect(execArgv(unit, "ExecStartPost")).toEqual([tap.exe, "attach", bridge, ...taps]);
+  // The same program as the taps' units (one derivation: the same store path).
+  for (const t of taps) {
+    expect(execArgv(h.units[`vmflake-tap-${t}.service`]!, "ExecStart")[0]).toBe(tap.exe);
+  }
+}
+
+/**
+ * The scripted bridge unit's own dependencies: only on the NIC's device, none on any tap's (a
+ * listed tap would bind the bridge, and so the host's address, to that tap's device).
+ */
+function expectBridgeBoundToNicOnly(h: HostResult, bridge: string, nic: string): void {
+  const unit = h.units[`${bridge}-netdev.service`]!;
+  expect(space(unitValues(unit, "BindsTo"))).toEqual([netDeviceUnit(nic)]);
+  for (const k of ["Requires", "Requisite"]) expect(unitValues(unit, k), k).toEqual([]);
+  expect(space(unitValues(unit, "After")).filter((u) => u.endsWith(".device"))).toEqual([
+    netDeviceUnit(nic),
+  ]);
+  const start = netdevStartScript(h, bridge);
+  expect(start).toContain(`ip link add name "${bridge}" type bridge`);
+  expect(start.match(/ip link set dev "[^"]+" master/g)).toEqual([
+    `ip link set dev "${nic}" master`,
+  ]);
+}
+
+/**
  * The tap unit of a guest with both backends: the runtime's tap program brings the tap up for the
- * guest's user with the guest's MAC (first byte fe) on the bridge, and takes it down on stop.
+ * guest's user with the guest's MAC (first byte fe) on the bridge, and takes it down on stop. It
+ * makes the tap a port itself, so it wants the bridge's device and is ordered after it and after
+ * the bridge's unit; bound to nothing, so neither the bridge nor the tap takes the other down.
  */
 function expectTapUnit(
   ev: { readonly [b: string]: HostResult },
@@ -219,10 +256,13 @@ function expectTapUnit(
   // A rebuild never restarts it: that would delete the running guest's tap.
   expect(unitValues(unit, "X-RestartIfChanged")).toEqual(["false"]);
   expect(unitSection(unit, "Install")).toEqual(["WantedBy=multi-user.target"]);
-  expect(space(unitValues(unit, "Before"))).toEqual(
-    expect.arrayContaining([`${a.bridge}-netdev.service`, "network-setup.service"]),
-  );
-  expect(space(unitValues(unit, "After"))).toEqual(["network-pre.target"]);
+  expect(unitValues(unit, "Before")).toEqual([]);
+  expect(space(unitValues(unit, "Wants"))).toEqual([netDeviceUnit(a.bridge)]);
+  expect(space(unitValues(unit, "After"))).toEqual([
+    "network-pre.target",
+    netDeviceUnit(a.bridge),
+    `${a.bridge}-netdev.service`,
+  ]);
   for (const k of ["Requires", "Requisite", "BindsTo", "PartOf"]) {
     expect(unitValues(unit, k), `${name}: ${k}=`).toEqual([]);
   }
@@ -432,26 +472,35 @@ describeNixpkgs("real NixOS: host module of the example (study with alice and bo
     expectTapUnit(ev, { guest: "bob", tap: "tap1", mac: bob.mac, bridge: "vbridge0" });
   });
 
-  it("scripted: vbridge0 has the NIC and both taps as ports; the NIC has no address; the bridge uses DHCP", () => {
+  it("scripted: vbridge0 is made with the NIC as its port, bound to no tap, and takes both taps back; the NIC has no address; the bridge uses DHCP", () => {
     const h = ev.scripted!;
-    const bridge = netdevStartScript(h, "vbridge0");
-    expect(bridge).toContain('ip link add name "vbridge0" type bridge');
-    for (const port of ["enp0s31f6", "tap0", "tap1"]) {
-      expect(bridge).toContain(`ip link set dev "${port}" master "vbridge0"`);
-    }
-    // NixOS binds its bridge to the taps' devices (the tap units run before it).
-    expect(space(unitValues(h.units["vbridge0-netdev.service"]!, "BindsTo"))).toEqual(
-      expect.arrayContaining([netDeviceUnit("tap0"), netDeviceUnit("tap1")]),
+    // NixOS's bridge unit makes the bridge with the NIC only (the taps' units attach the taps),
+    // and is bound to the NIC's device alone: a missing or removed tap leaves it up.
+    expectBridgeBoundToNicOnly(h, "vbridge0", "enp0s31f6");
+    // Started again (the NIC came back), it makes the bridge anew: its ExecStartPost makes the
+    // taps that exist ports again.
+    expectBridgeAttach(h, "vbridge0", ["tap0", "tap1"]);
+    // Its reload (a changed unit is reloaded) touches only the listed NIC.
+    const reload = unitScript(
+      h.networkingUnitDrvs["vbridge0-netdev.service"]!,
+      "unit-script-vbridge0-netdev-reload",
     );
+    expect(reload.match(/ip link set dev "[^"]+" master/g)).toEqual([
+      'ip link set dev "enp0s31f6" master',
+    ]);
+    expect(unitValues(h.units["vbridge0-netdev.service"]!, "X-ReloadIfChanged")).toEqual(["true"]);
     expect(addressesStartScript(h, "enp0s31f6")).not.toMatch(/ip addr|ip -4 route/);
     expect(addressesStartScript(h, "vbridge0")).not.toMatch(/ip addr|ip -4 route/);
     expect(h.dhcpcdEnabled).toBe(true);
     const denied = dhcpcdDenied(h);
-    expect(denied).toEqual(expect.arrayContaining(["enp0s31f6", "tap0", "tap1"]));
+    // The NIC, a bridge port, is left alone by dhcpcd (the taps are no listed ports any more:
+    // dhcpcd's own tap* pattern covers these two names).
+    expect(denied).toContain("enp0s31f6");
+    expect(denied).toContain("tap*");
     expect(denied).not.toContain("vbridge0");
   });
 
-  it("networkd: the taps (made by the runtime's units) and the NIC are ports of vbridge0, which uses DHCP", () => {
+  it("networkd: the NIC is vbridge0's port in networkd's files, the taps are left to the runtime's units; the bridge uses DHCP", () => {
     const n = ev.networkd!.networkUnits;
     // The runtime's tap units make the taps: networkd creates none.
     const tapNetdevs = Object.entries(n).filter(
@@ -462,13 +511,26 @@ describeNixpkgs("real NixOS: host module of the example (study with alice and bo
       "Kind=bridge",
       "Name=vbridge0",
     ]);
-    for (const port of ["enp0s31f6", "tap0", "tap1"]) {
-      const f = n[`40-${port}.network`]!;
-      expect(unitValues(f, "Name")).toEqual([port]);
-      expect(unitValues(f, "Bridge")).toEqual(["vbridge0"]);
-      expect(unitValues(f, "DHCP")).toEqual(["no"]);
-      expect(unitValues(f, "Address")).toEqual([]);
+    const f = n["40-enp0s31f6.network"]!;
+    expect(unitValues(f, "Name")).toEqual(["enp0s31f6"]);
+    expect(unitValues(f, "Bridge")).toEqual(["vbridge0"]);
+    expect(unitValues(f, "DHCP")).toEqual(["no"]);
+    expect(unitValues(f, "Address")).toEqual([]);
+    // No .network names a tap: networkd leaves them alone (its default DHCP network matches
+    // only interfaces without a kind, and a tap's kind is tun); their units make them ports.
+    const bridgePorts = Object.entries(n)
+      .filter(([file, t]) => file.endsWith(".network") && unitValues(t, "Bridge").length > 0)
+      .map(([, t]) => unitValues(t, "Name"));
+    expect(bridgePorts).toEqual([["enp0s31f6"]]);
+    for (const tap of ["tap0", "tap1"]) {
+      expect(
+        Object.entries(n).filter(([, t]) => space(unitValues(t, "Name")).includes(tap)),
+        tap,
+      ).toEqual([]);
     }
+    expect(unitValues(n["99-ethernet-default-dhcp.network"]!, "Kind")).toEqual(["!*"]);
+    // No bridge unit with networkd, and the runtime adds none (no ExecStartPost of its own there).
+    expect(ev.networkd!.units["vbridge0-netdev.service"]).toBeUndefined();
     expect(unitValues(n["40-vbridge0.network"]!, "DHCP")).toEqual(["yes"]);
     expect(unitValues(n["40-vbridge0.network"]!, "Address")).toEqual([]);
     expect(ev.networkd!.dhcpcdEnabled).toBe(false);
@@ -567,9 +629,10 @@ describeNixpkgs("real NixOS: host modules of the richer description (lab and rac
       "02:00:00:00:0a:01",
     ]);
     const denied = dhcpcdDenied(h);
-    expect(denied).toEqual(
-      expect.arrayContaining(["br-lan", "eno1", defaultTap("database-primary-eu"), "vm-web"]),
-    );
+    expect(denied).toEqual(expect.arrayContaining(["br-lan", "eno1"]));
+    // The bridge is made with the NIC alone, and takes back the guests' taps.
+    expectBridgeBoundToNicOnly(h, "br-lan", "eno1");
+    expectBridgeAttach(h, "br-lan", [defaultTap("database-primary-eu"), "vm-web"]);
   });
 
   it("lab, networkd: static address, gateway and MAC on the bridge's .network, no DHCP, the NIC bare", () => {
@@ -595,14 +658,30 @@ describeNixpkgs("real NixOS: host modules of the richer description (lab and rac
       const s = byBackend.scripted;
       const unit = s.units[`qemu-guest-${guest}.service`]!;
       expect(space(unitValues(unit, "Requires"))).toContain(`vmflake-tap-${tap}.service`);
-      // NixOS names the same device unit (its own escaping of "-" as \x2d) for its bridge.
-      expect(space(unitValues(s.units[`${bridge}-netdev.service`]!, "BindsTo"))).toContain(
-        netDeviceUnit(tap),
-      );
-      expect(netdevStartScript(s, bridge)).toContain(`ip link set dev "${tap}" master "${bridge}"`);
+      // The tap's unit waits for the bridge's device by the name NixOS gives it (its own
+      // escaping of "-" as \x2d; the bridge unit is wanted by that device).
+      const bridgeUnit = s.units[`${bridge}-netdev.service`]!;
+      expect(space(unitValues(bridgeUnit, "WantedBy"))).toContain(netDeviceUnit(bridge));
+      expect(space(unitValues(s.units[`vmflake-tap-${tap}.service`]!, "Wants"))).toEqual([
+        netDeviceUnit(bridge),
+      ]);
+      // The bridge is bound to no tap's device, makes no tap a port in its script, and attaches
+      // this one after it made the bridge.
+      expect(space(unitValues(bridgeUnit, "BindsTo"))).not.toContain(netDeviceUnit(tap));
+      expect(netdevStartScript(s, bridge)).not.toContain(`"${tap}"`);
+      expect(execArgv(bridgeUnit, "ExecStartPost")).toContain(tap);
       const n = byBackend.networkd.networkUnits;
-      expect(unitValues(n[`40-${tap}.network`]!, "Bridge")).toEqual([bridge]);
+      expect(n[`40-${tap}.network`]).toBeUndefined();
     }
+    expect(netDeviceUnit("br-lan")).toBe("sys-subsystem-net-devices-br\\x2dlan.device");
+  });
+
+  it("rack, scripted: the bridge takes back both guests' taps, the one that is not started at boot too", () => {
+    const h = ev.scripted!.rack!;
+    expectBridgeBoundToNicOnly(h, "vbr0", "enp3s0");
+    // A guest not started yet has no tap: attach skips it (test/network/tap-script.test.ts).
+    expectBridgeAttach(h, "vbr0", ["tap-cache", defaultTap("nightly-builder-arm")]);
+    expect(ev.networkd!.rack!.units["vbr0-netdev.service"]).toBeUndefined();
   });
 
   it("a guest with autostart false is not wanted by anything; its stop timeout is its own", () => {

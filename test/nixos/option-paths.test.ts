@@ -75,6 +75,8 @@ describeWith(
         "nixosModules.study vmflake.installer.package",
         "nixosModules.study systemd.services.<name>.serviceConfig",
         "nixosModules.study systemd.services.<name>.requires",
+        // The taps' units want the bridge's device (they attach their taps to it).
+        "nixosModules.study systemd.services.<name>.wants",
         "nixosModules.study systemd.services.<name>.restartIfChanged",
         "nixosModules.study networking.bridges.<name>.interfaces",
         "nixosModules.study networking.interfaces.<name>.useDHCP",

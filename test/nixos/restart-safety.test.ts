@@ -6,13 +6,16 @@
  * two generations' unit texts (test/nixos/switch-plan.ts, a model of nixpkgs'
  * switch-to-configuration-ng), and from each guest unit the dependencies along which systemd
  * propagates a stop or restart (Requires=, Requisite=, BindsTo=, PartOf=, …) are followed: none of
- * the units reached may be one the switch stops or restarts. A variant host with the old shape's
- * dependency (a guest part of NixOS's own `<tap>-netdev.service`, or of the bridge's unit, which
- * NixOS binds to it) shows the check catches it.
+ * the units reached may be one the switch stops or restarts. The bridge's unit is bound to no tap
+ * (the taps are no listed ports), so nothing propagates between it and the taps' units. A variant
+ * host with the old shape's dependencies (a guest part of NixOS's own `<tap>-netdev.service`, or
+ * of the bridge's unit, which NixOS binds to the taps it lists as ports) shows the check catches
+ * them.
  *
  * The model itself is tested first, on small unit texts, without nixpkgs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { netDeviceUnit } from "../../lib/names.ts";
 import {
   compareUnits,
   describeTakenDown,
@@ -20,6 +23,7 @@ import {
   planSwitch,
   reachFrom,
   takenDownWith,
+  unitList,
 } from "./switch-plan.ts";
 import {
   type BuiltFlake,
@@ -173,10 +177,12 @@ function bumpModule(name: string, packages: readonly string[]): string {
 /**
  * The OLD shape's taps: NixOS's own `tap0-netdev.service` (networking.interfaces.<tap>.virtual),
  * with alice's guest bound to the tap's device and part of that unit, as vmflake emitted before
- * the runtime had tap units of its own. Bob's guest is made part of the bridge's unit, which
- * NixOS then binds to that tap unit.
+ * the runtime had tap units of its own; and both taps listed as the bridge's ports, as vmflake
+ * emitted before the taps' units attached them. Bob's guest is made part of the bridge's unit,
+ * which NixOS then binds to every listed tap (tap0's unit, tap1's device).
  */
 const OLD_SHAPE = `{
+  networking.bridges.vbridge0.interfaces = [ "tap0" "tap1" ];
   networking.interfaces.tap0 = {
     virtual = true;
     virtualType = "tap";
@@ -311,6 +317,48 @@ describeNixpkgs("real NixOS: a host rebuild never takes a running guest down", (
     expect(takenDownWith("qemu-guest-bob.service", old, next).map(describeTakenDown)).toEqual([
       "qemu-guest-bob.service -PartOf-> vbridge0-netdev.service -BindsTo-> tap0-netdev.service: stop (changed: stopped with the old unit, then started)",
     ]);
+  });
+
+  it("scripted: the bridge's unit is bound to the NIC's device alone; the taps' units only want and follow the bridge", () => {
+    for (const generation of ["base", "iproute2", "qemu"] as const) {
+      const units = gen[generation]!.scripted!;
+      const bridge = parseUnit(units["vbridge0-netdev.service"]!);
+      // With listed taps it was bound to every tap's device: one missing tap stopped it, and
+      // with it the host's address.
+      expect(unitList(bridge, "BindsTo"), generation).toEqual([netDeviceUnit("enp0s31f6")]);
+      // What would take the bridge down: the NIC and NixOS's own targets, never a tap or a guest.
+      const reached = reachFrom("vbridge0-netdev.service", [units]).map((r) => r.unit);
+      expect(reached, generation).toContain(netDeviceUnit("enp0s31f6"));
+      expect(
+        reached.filter((u) => u.startsWith("qemu-guest-") || GUESTS.some((g) => u.includes(g.tap))),
+        generation,
+      ).toEqual([]);
+      for (const g of GUESTS) {
+        const tap = `vmflake-tap-${g.tap}.service`;
+        const t = parseUnit(units[tap]!);
+        expect(unitList(t, "Wants"), tap).toEqual([netDeviceUnit("vbridge0")]);
+        expect(unitList(t, "After"), tap).toEqual(
+          expect.arrayContaining([netDeviceUnit("vbridge0"), "vbridge0-netdev.service"]),
+        );
+        // Wants= and After= propagate no stop: the bridge going down leaves the tap (and the
+        // guest on it) alone, and nothing of the bridge's is reached from the guest.
+        expect(reachFrom(tap, [units]).map((r) => r.unit)).toEqual([tap]);
+        for (const u of reachFrom(`qemu-guest-${g.name}.service`, [units]).map((r) => r.unit)) {
+          expect(u).not.toMatch(/vbridge0|enp0s31f6/);
+        }
+      }
+    }
+  });
+
+  it("scripted, iproute2 bump: the bridge's unit is reloaded, not restarted (a start makes the bridge anew)", () => {
+    const old = gen.base!.scripted!;
+    const next = gen.iproute2!.scripted!;
+    // Its ExecStartPost names the tap program, which changes with iproute2.
+    expect(next["vbridge0-netdev.service"]).not.toBe(old["vbridge0-netdev.service"]);
+    expect(planSwitch(old, next).get("vbridge0-netdev.service")).toEqual({
+      action: "reload",
+      why: "changed, X-ReloadIfChanged=true",
+    });
   });
 
   it("with the runtime's taps, even a guest part of the bridge's unit would stay up (a reload does not propagate)", () => {
