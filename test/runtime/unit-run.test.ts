@@ -342,6 +342,14 @@ export default defineHosts({ hosts: { testhost: {
         expect(g.unit.restartIfChanged).toBe(false);
         expect(g.tapUnit.restartIfChanged).toBe(false);
         expect(g.tapUnit.serviceConfig).toMatchObject({ Type: "oneshot", RemainAfterExit: true });
+        // It attaches its tap to the bridge, so it comes after the bridge's device and unit: the
+        // order this test follows (the bridge first, then the tap unit).
+        expect(g.tapUnit.after).toEqual(
+          expect.arrayContaining([
+            `sys-subsystem-net-devices-${bridge}.device`,
+            `${bridge}-netdev.service`,
+          ]),
+        );
         // The tap unit's programs are the real tap.sh: up TAP USER MAC BRIDGE, down TAP.
         expect(g.tapUp.slice(1)).toEqual(["up", g.tap, g.user, g.tapUp[4], bridge]);
         expect(g.tapUp[4]).toMatch(/^fe(:[0-9a-f]{2}){5}$/);
