@@ -512,6 +512,9 @@ in
         # down) and detach and re-attach them on every reload of that unit.
         networking.bridges.${cfg.lan.bridge}.interfaces = [ cfg.lan.nic ];
         networking.interfaces.${cfg.lan.nic}.useDHCP = false;
+        # Bridge ports carry no address of the host's: dhcpcd (scripted backend) leaves the taps
+        # alone, as it leaves the listed ports of a bridge.
+        networking.dhcpcd.denyInterfaces = lib.mapAttrsToList (_: g: g.tap) guests;
         users.users = users;
         users.groups = groups;
         systemd.services = tapUnits // guestUnits // installUnits;

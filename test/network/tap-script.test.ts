@@ -269,8 +269,12 @@ describeWith(
       const before = [tap, tap2].map(identity);
       const r = await tapSh("attach", "notabridge", tap, tap2);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`notabridge exists but is not a bridge; refusing to add ${tap}`);
+      expect(r.stderr).toContain("notabridge exists but is not a bridge; refusing to add taps");
       expect([tap, tap2].map(identity)).toEqual(before);
+      // The same with no tap to attach: the bridge is checked before the taps.
+      const none = await tapSh("attach", "notabridge", "vm-missing");
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain("notabridge exists but is not a bridge");
     });
 
     it("bad usage: exit 2 with the usage message, and nothing made", async () => {

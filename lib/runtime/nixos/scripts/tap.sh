@@ -82,6 +82,7 @@ if [ "$verb" = attach ]; then
     [[ $tap =~ $ifname ]] || usage "TAP: \"$tap\" is not an interface name"
   done
   [ -e "$net/$bridge" ] || fail "bridge $bridge does not exist"
+  [ -d "$net/$bridge/bridge" ] || fail "$bridge exists but is not a bridge; refusing to add taps to it"
   for tap in "$@"; do
     # A guest whose tap's unit has not run (or was stopped) has no tap to attach.
     if [ -e "$net/$tap" ] && is_tap "$tap"; then attach_port "$tap" "$bridge"; fi
