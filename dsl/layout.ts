@@ -4,7 +4,11 @@
  * Differences from Prettier's doc printer that matter here (docs/design.md §3.2): the width limit
  * does not count indentation, several nests opened on one line give a single indentation step,
  * and "priority groups" let a call keep its head on one line while its last argument expands.
+ *
+ * Hot paths avoid closures and generators on purpose: under tsx every named closure costs a
+ * `__name` call per creation, and the walks below run once per group and per soft break.
  */
+import { textWidth } from "./width.ts";
 
 /** Kinds of whitespace, ordered: when two meet, the larger wins (see {@link mergeSpacing}). */
 export enum Sp {
@@ -47,6 +51,8 @@ export interface TextE {
   readonly offset: number;
   readonly kind: TextKind;
   readonly text: string;
+  /** Columns `text` takes, computed once (see `textWidth`). */
+  readonly w: number;
 }
 export interface SpacingE {
   readonly k: 1;
@@ -57,22 +63,45 @@ export interface GroupE {
   readonly kind: GroupKind;
   readonly doc: Doc;
 }
-export type DocE = TextE | SpacingE | GroupE;
+/**
+ * A pending shift of every text inside `doc` (what `nest` and `offset` mean), applied once by
+ * `fixup` rather than by copying the subtree at every level: nests are as deep as the syntax,
+ * so copying made printing quadratic in nesting depth.
+ */
+export interface ShiftE {
+  readonly k: 3;
+  readonly nest: number;
+  readonly offset: number;
+  readonly doc: Doc;
+}
+export type DocE = TextE | SpacingE | GroupE | ShiftE;
 export type Doc = readonly DocE[];
+
+/** Elements of a fixed-up document: shifts applied, so only texts, spacings and groups. */
+export type FixedE = TextE | SpacingE | FixedGroupE;
+export interface FixedGroupE {
+  readonly k: 2;
+  readonly kind: GroupKind;
+  readonly doc: Fixed;
+}
+export type Fixed = readonly FixedE[];
 
 const EMPTY: Doc = [];
 
 // ---------------------------------------------------------------------------------------------
 // Builders
 
+function textE(kind: TextKind, t: string): TextE {
+  return { k: 0, nest: 0, offset: 0, kind, text: t, w: textWidth(t) };
+}
 export function text(t: string): Doc {
-  return t === "" ? EMPTY : [{ k: 0, nest: 0, offset: 0, kind: TextKind.Regular, text: t }];
+  return t === "" ? EMPTY : [textE(TextKind.Regular, t)];
 }
 export function comment(t: string): Doc {
-  return [{ k: 0, nest: 0, offset: 0, kind: TextKind.Comment, text: t }];
+  return [textE(TextKind.Comment, t)];
 }
 export function trailing(t: string): Doc {
-  return [{ k: 0, nest: 0, offset: 0, kind: TextKind.Trailing, text: t }];
+  return [textE(TextKind.Trailing, t)];
 }
 const spacing = (sp: number): Doc => [{ k: 1, sp }];
 export const softline_: Doc = spacing(Sp.Softbreak);
@@ -102,20 +131,43 @@ export function group(doc: Doc, kind: GroupKind = GroupKind.Regular): Doc {
   return [{ k: 2, kind, doc }];
 }
 
-function mapTexts(doc: Doc, f: (t: TextE) => TextE): Doc {
-  return doc.map((e) =>
-    e.k === 0 ? f(e) : e.k === 2 ? { k: 2, kind: e.kind, doc: mapTexts(e.doc, f) } : e,
-  );
-}
-
 /** Increase the nesting depth: one indentation step per line, however many nests open on it. */
 export function nest(doc: Doc): Doc {
-  return mapTexts(doc, (t) => ({ ...t, nest: t.nest + 1 }));
+  return doc.length === 0 ? EMPTY : [{ k: 3, nest: 1, offset: 0, doc }];
 }
 
 /** Shift by a fixed number of columns, bypassing nesting rules (indented-string lines). */
 export function offset(n: number, doc: Doc): Doc {
-  return n === 0 ? doc : mapTexts(doc, (t) => ({ ...t, offset: t.offset + n }));
+  return n === 0 || doc.length === 0 ? doc : [{ k: 3, nest: 0, offset: n, doc }];
+}
+
+/** Apply every shift: texts get their absolute nest and offset, shift nodes are spliced out. */
+function applyShifts(doc: Doc, dn: number, doff: number, out: FixedE[]): void {
+  for (let i = 0; i < doc.length; i++) {
+    const e = doc[i]!;
+    if (e.k === 0) {
+      out.push(
+        dn === 0 && doff === 0
+          ? e
+          : {
+              k: 0,
+              nest: e.nest + dn,
+              offset: e.offset + doff,
+              kind: e.kind,
+              text: e.text,
+              w: e.w,
+            },
+      );
+    } else if (e.k === 1) {
+      out.push(e);
+    } else if (e.k === 2) {
+      const inner: FixedE[] = [];
+      applyShifts(e.doc, dn, doff, inner);
+      out.push({ k: 2, kind: e.kind, doc: inner });
+    } else {
+      applyShifts(e.doc, dn + e.nest, doff + e.offset, out);
+    }
+  }
 }
 
 export function join(sep: Doc, docs: readonly Doc[]): Doc {
@@ -131,18 +183,18 @@ export function surround(outside: Doc, inner: Doc): Doc {
   return cat(outside, inner, outside);
 }
 
-const isHardSpacing = (e: DocE): boolean => e.k === 1 && e.sp >= Sp.Hardline;
-const isSoftSpacing = (e: DocE): boolean =>
-  e.k === 1 && e.sp !== Sp.Hardspace && e.sp < Sp.Hardline;
-const isHardOrHardspace = (e: DocE): boolean =>
+const isHardOrHardspace = (e: FixedE): boolean =>
   e.k === 1 && (e.sp === Sp.Hardspace || e.sp >= Sp.Hardline);
-const isComment = (e: DocE): boolean =>
-  (e.k === 0 && e.kind === TextKind.Comment) ||
-  (e.k === 2 && e.doc.every((x) => isComment(x) || isHardOrHardspace(x)));
+function isComment(e: FixedE): boolean {
+  if (e.k === 0) return e.kind === TextKind.Comment;
+  if (e.k !== 2) return false;
+  for (const x of e.doc) if (!isComment(x) && !isHardOrHardspace(x)) return false;
+  return true;
+}
 
 /** Force the compact form of a group's own whitespace (not of nested groups). */
-export function unexpandSpacing(doc: Doc): Doc {
-  const out: DocE[] = [];
+export function unexpandSpacing(doc: Fixed): Fixed {
+  const out: FixedE[] = [];
   for (const e of doc) {
     if (e.k === 1 && (e.sp === Sp.Space || e.sp === Sp.Softspace))
       out.push({ k: 1, sp: Sp.Hardspace });
@@ -152,46 +204,55 @@ export function unexpandSpacing(doc: Doc): Doc {
   return out;
 }
 
+const HARDSPACE_E: SpacingE = { k: 1, sp: Sp.Hardspace };
+
 /**
  * Force the compact form everywhere, or undefined when impossible (a hard line break) or,
- * with `limit`, when the result would be wider than that.
+ * with `limit`, when the result would be wider than that. Shifts inside are applied to the
+ * texts kept, since the groups and shift nodes around them are dropped.
  */
 export function unexpandSpacingDeep(doc: Doc, limit?: number): Doc | undefined {
   const out: DocE[] = [];
-  let budget = limit ?? Infinity;
-  const stack: Doc[] = [doc];
-  const idx: number[] = [0];
-  while (stack.length > 0) {
-    if (budget < 0) return undefined;
-    const top = stack[stack.length - 1]!;
-    const i = idx[idx.length - 1]!;
-    if (i >= top.length) {
-      stack.pop();
-      idx.pop();
-      continue;
-    }
-    idx[idx.length - 1] = i + 1;
-    const e = top[i]!;
-    if (e.k === 0) {
-      out.push(e);
-      budget -= e.text.length;
-    } else if (e.k === 2) {
-      stack.push(e.doc);
-      idx.push(0);
-    } else if (e.sp === Sp.Hardspace || e.sp === Sp.Space || e.sp === Sp.Softspace) {
-      out.push({ k: 1, sp: Sp.Hardspace });
-      budget -= 1;
-    } else if (e.sp === Sp.Break || e.sp === Sp.Softbreak) {
-      continue;
-    } else {
-      return undefined;
-    }
-  }
+  const budget = unexpandInto(doc, 0, 0, limit ?? Infinity, out);
   return budget < 0 ? undefined : out;
 }
 
+/** The budget left after appending the compact form of `doc` to `out`; negative on failure. */
+function unexpandInto(doc: Doc, dn: number, doff: number, budget: number, out: DocE[]): number {
+  for (let i = 0; i < doc.length; i++) {
+    if (budget < 0) return budget;
+    const e = doc[i]!;
+    if (e.k === 0) {
+      out.push(
+        dn === 0 && doff === 0
+          ? e
+          : {
+              k: 0,
+              nest: e.nest + dn,
+              offset: e.offset + doff,
+              kind: e.kind,
+              text: e.text,
+              w: e.w,
+            },
+      );
+      budget -= e.w;
+    } else if (e.k === 2) {
+      budget = unexpandInto(e.doc, dn, doff, budget, out);
+    } else if (e.k === 3) {
+      budget = unexpandInto(e.doc, dn + e.nest, doff + e.offset, budget, out);
+    } else if (e.sp === Sp.Hardspace || e.sp === Sp.Space || e.sp === Sp.Softspace) {
+      out.push(HARDSPACE_E);
+      budget -= 1;
+    } else if (e.sp !== Sp.Break && e.sp !== Sp.Softbreak) {
+      return -1;
+    }
+  }
+  return budget;
+}
+
 export function mergeSpacing(a: number, b: number): number {
-  const [x, y] = a > b ? [b, a] : [a, b];
+  const x = a > b ? b : a;
+  const y = a > b ? a : b;
   if (x === Sp.Break && (y === Sp.Softspace || y === Sp.Hardspace)) return Sp.Space;
   if (x === Sp.Softbreak && y === Sp.Hardspace) return Sp.Softspace;
   if (y > Sp.Newlines) {
@@ -206,7 +267,7 @@ export function mergeSpacing(a: number, b: number): number {
 // ---------------------------------------------------------------------------------------------
 // fixup: move hard whitespace and comments out of group edges, merge neighbours, drop empties
 
-function simplifyGroup(kind: GroupKind, doc: Doc): Doc {
+function simplifyGroup(kind: GroupKind, doc: Fixed): Fixed {
   if (doc.length === 1) {
     const only = doc[0]!;
     if (only.k === 2 && only.kind === kind) return only.doc;
@@ -214,25 +275,41 @@ function simplifyGroup(kind: GroupKind, doc: Doc): Doc {
   return doc;
 }
 
-function splitGroup(kind: GroupKind, inner: Doc): { pre: Doc; body: Doc; post: Doc } {
-  const fixed = fixup(inner);
+interface Split {
+  readonly pre: Fixed;
+  readonly body: Fixed;
+  readonly post: Fixed;
+}
+
+function splitGroup(kind: GroupKind, inner: Fixed): Split {
+  const fixed = fixupFixed(inner);
   let a = 0;
   while (a < fixed.length && (isHardOrHardspace(fixed[a]!) || isComment(fixed[a]!))) a++;
   let b = fixed.length;
   while (b > a && isHardOrHardspace(fixed[b - 1]!)) b--;
   return {
     pre: fixed.slice(0, a),
-    body: simplifyGroup(kind, fixed.slice(a, b)),
+    body: simplifyGroup(kind, a === 0 && b === fixed.length ? fixed : fixed.slice(a, b)),
     post: fixed.slice(b),
   };
 }
 
-export function fixup(input: Doc): Doc {
-  const out: DocE[] = [];
-  const work: DocE[] = input.slice().reverse();
-  const pushFront = (items: Doc): void => {
-    for (let i = items.length - 1; i >= 0; i--) work.push(items[i]!);
-  };
+/** Push `items` so that the first of them is popped next. */
+function pushFront(work: FixedE[], items: Fixed): void {
+  for (let i = items.length - 1; i >= 0; i--) work.push(items[i]!);
+}
+
+/** Apply the shifts, then fix up (see above); the result is what `layout` takes. */
+export function fixup(input: Doc): Fixed {
+  const shifted: FixedE[] = [];
+  applyShifts(input, 0, 0, shifted);
+  return fixupFixed(shifted);
+}
+
+function fixupFixed(input: Fixed): FixedE[] {
+  const out: FixedE[] = [];
+  const work: FixedE[] = [];
+  pushFront(work, input);
   while (work.length > 0) {
     const x = work.pop()!;
     const y = work[work.length - 1];
@@ -243,32 +320,48 @@ export function fixup(input: Doc): Doc {
     }
     if (x.k === 0 && y?.k === 0 && x.kind === y.kind) {
       work.pop();
-      work.push({ ...x, text: x.text + y.text });
+      work.push({
+        k: 0,
+        nest: x.nest,
+        offset: x.offset,
+        kind: x.kind,
+        text: x.text + y.text,
+        w: x.w + y.w,
+      });
       continue;
     }
     if (x.k === 1 && x.sp === Sp.Hardspace && y?.k === 2) {
       work.pop();
-      work.push({ k: 2, kind: y.kind, doc: [x, ...y.doc] });
+      const doc: FixedE[] = [x];
+      for (const z of y.doc) doc.push(z);
+      work.push({ k: 2, kind: y.kind, doc });
       continue;
     }
     if (x.k === 1 && y?.k === 2) {
       work.pop();
       const { pre, body, post } = splitGroup(y.kind, y.doc);
       if (body.length === 0) {
-        pushFront([x, ...pre, ...post]);
+        pushFront(work, post);
+        pushFront(work, pre);
+        work.push(x);
       } else {
-        out.push(...fixup([x, ...pre]), { k: 2, kind: y.kind, doc: body });
-        pushFront(post);
+        const head: FixedE[] = [x];
+        for (const z of pre) head.push(z);
+        for (const z of fixupFixed(head)) out.push(z);
+        out.push({ k: 2, kind: y.kind, doc: body });
+        pushFront(work, post);
       }
       continue;
     }
     if (x.k === 2) {
       const { pre, body, post } = splitGroup(x.kind, x.doc);
       if (body.length === 0) {
-        pushFront([...pre, ...post]);
+        pushFront(work, post);
+        pushFront(work, pre);
       } else {
-        out.push(...fixup(pre), { k: 2, kind: x.kind, doc: body });
-        pushFront(post);
+        for (const z of fixupFixed(pre)) out.push(z);
+        out.push({ k: 2, kind: x.kind, doc: body });
+        pushFront(work, post);
       }
       continue;
     }
@@ -281,93 +374,116 @@ export function fixup(input: Doc): Doc {
 // Lookahead: the document still to be printed, as a chain of (doc, index) frames
 
 interface Rest {
-  readonly doc: Doc;
+  readonly doc: Fixed;
   readonly i: number;
   readonly next: Rest | null;
 }
 
-function restOf(doc: Doc, i: number, next: Rest | null): Rest | null {
+function restOf(doc: Fixed, i: number, next: Rest | null): Rest | null {
   return i < doc.length ? { doc, i, next } : next;
 }
 
-/** Iterates elements of `doc` then of `rest`, descending into groups (flattening them). */
-function* flat(doc: Doc, rest: Rest | null): Generator<TextE | SpacingE> {
-  const stack: { doc: Doc; i: number }[] = [];
-  let cur: { doc: Doc; i: number } | null = { doc, i: 0 };
-  let chain = rest;
-  for (;;) {
-    if (cur === null) {
-      if (chain === null) return;
-      cur = { doc: chain.doc, i: chain.i };
-      chain = chain.next;
-    }
-    if (cur.i >= cur.doc.length) {
-      cur = stack.pop() ?? null;
+// `fits` keeps its state in module variables (it never re-enters itself): the compact text,
+// its width, the columns left and the spacing not yet emitted.
+let fitsOut = "";
+let fitsW = 0;
+let fitsC = 0;
+let fitsPending = -1;
+
+function fitsFlush(): boolean {
+  if (fitsPending < 0) return true;
+  const sp = fitsPending;
+  fitsPending = -1;
+  if (sp >= Sp.Hardline) return false;
+  if (sp === Sp.Softspace || sp === Sp.Space || sp === Sp.Hardspace) {
+    fitsOut += " ";
+    fitsW += 1;
+    fitsC -= 1;
+  }
+  return fitsC >= 0;
+}
+
+function fitsWalk(doc: Fixed): boolean {
+  for (let i = 0; i < doc.length; i++) {
+    const e = doc[i]!;
+    if (e.k === 1) {
+      fitsPending = fitsPending < 0 ? e.sp : mergeSpacing(fitsPending, e.sp);
       continue;
     }
-    const e: DocE = cur.doc[cur.i++]!;
     if (e.k === 2) {
-      stack.push(cur);
-      cur = { doc: e.doc, i: 0 };
-    } else {
-      yield e;
-    }
-  }
-}
-
-/** Fit `doc` on one line within `c` columns; the compact text, or undefined. */
-function fits(c: number, doc: Doc, rest: Rest | null = null): string | undefined {
-  if (c < 0) return undefined;
-  let out = "";
-  let pending = -1;
-  const flush = (): boolean => {
-    if (pending < 0) return true;
-    const sp = pending;
-    pending = -1;
-    if (sp >= Sp.Hardline) return false;
-    if (sp === Sp.Softspace || sp === Sp.Space || sp === Sp.Hardspace) {
-      out += " ";
-      c -= 1;
-    }
-    return c >= 0;
-  };
-  for (const e of flat(doc, rest)) {
-    if (e.k === 1) {
-      pending = pending < 0 ? e.sp : mergeSpacing(pending, e.sp);
+      if (!fitsWalk(e.doc)) return false;
       continue;
     }
-    if (!flush()) return undefined;
+    if (!fitsFlush()) return false;
     if (e.kind === TextKind.Regular) {
-      out += e.text;
-      c -= e.text.length;
-      if (c < 0) return undefined;
+      fitsOut += e.text;
+      fitsW += e.w;
+      fitsC -= e.w;
+      if (fitsC < 0) return false;
     } else if (e.kind === TextKind.Comment) {
-      out += e.text;
+      fitsOut += e.text;
+      fitsW += e.w;
     }
   }
-  if (!flush()) return undefined;
-  return out;
+  return true;
 }
 
-/** Width of the first line of `doc ++ rest` when every group is expanded. */
-function firstLineWidth(rest: Rest | null): number {
-  if (rest === null) return 0;
-  let w = 0;
-  let pending = -1;
-  for (const e of flat(EMPTY, rest)) {
+/** Fit `doc` on one line within `c` columns: true, with the text in `fitsOut`, width `fitsW`. */
+function fits(c: number, doc: Fixed): boolean {
+  if (c < 0) return false;
+  fitsOut = "";
+  fitsW = 0;
+  fitsC = c;
+  fitsPending = -1;
+  return fitsWalk(doc) && fitsFlush();
+}
+
+let lineW = 0;
+let linePending = -1;
+
+/** Adds to `lineW` up to the first line break of `doc` from `from`; true when one was met. */
+function lineWalk(doc: Fixed, from: number, cap: number): boolean {
+  for (let i = from; i < doc.length; i++) {
+    const e = doc[i]!;
     if (e.k === 1) {
-      pending = pending < 0 ? e.sp : mergeSpacing(pending, e.sp);
+      linePending = linePending < 0 ? e.sp : mergeSpacing(linePending, e.sp);
       continue;
     }
-    if (pending >= 0) {
-      if (pending !== Sp.Hardspace) return w;
-      w += 1;
-      pending = -1;
+    if (e.k === 2) {
+      if (lineWalk(e.doc, 0, cap)) return true;
+      continue;
     }
-    if (e.kind !== TextKind.Comment) w += e.text.length;
+    if (linePending >= 0) {
+      if (linePending !== Sp.Hardspace) return true;
+      lineW += 1;
+      linePending = -1;
+    }
+    if (e.kind !== TextKind.Comment) lineW += e.w;
+    // Past `cap` the caller's fit fails whatever follows, so the exact width does not matter.
+    if (lineW > cap) return true;
   }
-  if (pending >= 0 && pending === Sp.Hardspace) w += 1;
-  return w;
+  return false;
+}
+
+/**
+ * Width of the first line of `rest` when every group is expanded, or some number above `cap`
+ * when it is wider than that.
+ */
+function firstLineWidth(rest: Rest | null, cap: number): number {
+  if (rest === null) return 0;
+  lineW = 0;
+  linePending = -1;
+  for (let r: Rest | null = rest; r !== null; r = r.next) {
+    if (lineWalk(r.doc, r.i, cap)) return lineW;
+  }
+  if (linePending === Sp.Hardspace) lineW += 1;
+  return lineW;
+}
+
+/** `fits(c - firstLineWidth(rest), doc)`, without measuring more of `rest` than can matter. */
+function fitsBefore(c: number, doc: Fixed, rest: Rest | null): boolean {
+  if (c < 0) return false;
+  return fits(c - firstLineWidth(rest, c), doc);
 }
 
 /** Does the first line of `rest` fit in `targetWidth`, keeping groups compact where they fit? */
@@ -396,150 +512,159 @@ function firstLineFits(targetWidth: number, maxWidth: number, rest: Rest | null)
       if (c < 0) return false;
     }
     if (e.k === 0) {
-      if (e.kind === TextKind.Regular) c -= e.text.length;
+      if (e.kind === TextKind.Regular) c -= e.w;
       cur = after;
       continue;
     }
-    const t = fits(c - firstLineWidth(after), e.doc);
-    if (t === undefined) {
-      cur = restOf(e.doc, 0, after);
-    } else {
-      c -= t.length;
+    if (fitsBefore(c, e.doc, after)) {
+      c -= fitsW;
       cur = after;
+    } else {
+      cur = restOf(e.doc, 0, after);
     }
   }
 }
 
-function nextIndent(doc: Doc, rest: Rest | null = null): [number, number] {
-  for (const e of flat(doc, rest)) {
-    if (e.k === 0) return [e.nest, e.offset];
+/** The first text of `doc`, whose nest and offset a line started by `doc` takes. */
+function firstText(doc: Fixed): TextE | undefined {
+  for (const e of doc) {
+    if (e.k === 0) return e;
+    if (e.k === 2) {
+      const t = firstText(e.doc);
+      if (t !== undefined) return t;
+    }
   }
-  return [0, 0];
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Priority groups
 
-function priorityGroups(doc: Doc): [Doc, Doc, Doc][] {
-  const segs: [boolean, DocE[]][] = [];
-  const segment = (d: Doc): void => {
-    for (const e of d) {
-      if (e.k === 2 && e.kind === GroupKind.Priority) segs.push([true, [...e.doc]]);
-      else if (e.k === 2 && e.kind === GroupKind.Transparent) segment(e.doc);
-      else {
-        const last = segs[segs.length - 1];
-        if (last !== undefined && !last[0]) last[1].push(e);
-        else segs.push([false, [e]]);
-      }
+type Segment = [boolean, FixedE[]];
+
+function segment(d: Fixed, segs: Segment[]): void {
+  for (const e of d) {
+    if (e.k === 2 && e.kind === GroupKind.Priority) segs.push([true, e.doc.slice()]);
+    else if (e.k === 2 && e.kind === GroupKind.Transparent) segment(e.doc, segs);
+    else {
+      const last = segs[segs.length - 1];
+      if (last !== undefined && !last[0]) last[1].push(e);
+      else segs.push([false, [e]]);
     }
-  };
-  segment(doc);
-  const out: [Doc, Doc, Doc][] = [];
-  segs.forEach(([prio, content], i) => {
-    if (!prio) return;
-    out.push([
-      segs.slice(0, i).flatMap((s) => s[1]),
-      content,
-      segs.slice(i + 1).flatMap((s) => s[1]),
-    ]);
-  });
+  }
+}
+
+function concatSegments(segs: readonly Segment[], from: number, to: number): FixedE[] {
+  const out: FixedE[] = [];
+  for (let i = from; i < to; i++) for (const e of segs[i]![1]) out.push(e);
   return out;
+}
+
+function priorityGroups(doc: Fixed): [Fixed, Fixed, Fixed][] {
+  const segs: Segment[] = [];
+  segment(doc, segs);
+  const out: [Fixed, Fixed, Fixed][] = [];
+  for (let i = 0; i < segs.length; i++) {
+    const [prio, content] = segs[i]!;
+    if (!prio) continue;
+    out.push([concatSegments(segs, 0, i), content, concatSegments(segs, i + 1, segs.length)]);
+  }
+  return out;
+}
+
+/** Does `doc` contain a priority group (looking through transparent groups)? */
+function hasPriority(doc: Fixed): boolean {
+  for (const e of doc) {
+    if (e.k !== 2) continue;
+    if (e.kind === GroupKind.Priority) return true;
+    if (e.kind === GroupKind.Transparent && hasPriority(e.doc)) return true;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The renderer
 
-interface State {
-  cc: number;
-  /** Stack of [indentation in columns, nesting level]; never empty. */
-  indents: [number, number][];
-}
-
 /** Lay out a fixed-up document at `width` columns (not counting indentation). */
-export function layout(doc: Doc, width = 100, indentWidth = 2): string {
+export function layout(doc: Fixed, width = 100, indentWidth = 2): string {
   const out: string[] = [];
-  const st: State = { cc: 0, indents: [[0, 0]] };
+  let cc = 0;
+  // The indentation stack, as parallel arrays: columns and nesting level; never empty.
+  let indCols: number[] = [0];
+  let indLevels: number[] = [0];
 
-  const snapshot = (): [number, [number, number][], number] => [
-    st.cc,
-    st.indents.slice(),
-    out.length,
-  ];
-  const restore = (s: [number, [number, number][], number]): void => {
-    st.cc = s[0];
-    st.indents = s[1];
-    out.length = s[2];
-  };
-
-  const putText = (nl: number, off: number, t: string): void => {
+  const putText = (nl: number, off: number, t: string, w: number): void => {
     for (;;) {
-      const [ci, level] = st.indents[st.indents.length - 1]!;
+      const level = indLevels[indLevels.length - 1]!;
       if (nl > level) {
-        st.indents.push([st.cc === 0 ? ci + indentWidth : ci, nl]);
+        const ci = indCols[indCols.length - 1]!;
+        indCols.push(cc === 0 ? ci + indentWidth : ci);
+        indLevels.push(nl);
         break;
       }
       if (nl < level) {
-        st.indents.pop();
+        indCols.pop();
+        indLevels.pop();
         continue;
       }
       break;
     }
-    const ci = st.indents[st.indents.length - 1]![0];
-    if (st.cc === 0) out.push(" ".repeat(ci + off));
+    if (cc === 0) out.push(" ".repeat(indCols[indCols.length - 1]! + off));
     out.push(t);
-    st.cc += t.length;
+    cc += w;
   };
 
   const putNL = (n: number): void => {
-    st.cc = 0;
-    out.push("\n".repeat(n));
+    cc = 0;
+    out.push(n === 1 ? "\n" : "\n".repeat(n));
   };
 
   /** Try `grp` on one line; false (state untouched) if it does not fit. */
-  const goGroup = (grp: Doc, rest: Rest | null): boolean => {
+  const goGroup = (grp: Fixed, rest: Rest | null): boolean => {
     if (grp.length === 0) return true;
-    if (st.cc === 0) {
+    if (cc === 0) {
       let g = grp;
       const first = g[0]!;
       if (first.k === 1) g = g.slice(1);
       else if (first.k === 2 && first.doc[0]?.k === 1) {
-        g = [{ k: 2, kind: first.kind, doc: first.doc.slice(1) }, ...g.slice(1)];
+        const rebuilt: FixedE[] = [{ k: 2, kind: first.kind, doc: first.doc.slice(1) }];
+        for (let i = 1; i < g.length; i++) rebuilt.push(g[i]!);
+        g = rebuilt;
       }
-      const [nl, off] = nextIndent(g);
-      const t = fits(width - firstLineWidth(rest), g);
-      if (t === undefined) return false;
-      putText(nl, off, t);
+      const t = firstText(g);
+      if (!fitsBefore(width, g, rest)) return false;
+      putText(t?.nest ?? 0, t?.offset ?? 0, fitsOut, fitsW);
       return true;
     }
-    const t = fits(width - st.cc - firstLineWidth(rest), grp);
-    if (t === undefined) return false;
-    out.push(t);
-    st.cc += t.length;
+    if (!fitsBefore(width - cc, grp, rest)) return false;
+    out.push(fitsOut);
+    cc += fitsW;
     return true;
   };
 
-  const goPriority = ([pre, prio, post]: [Doc, Doc, Doc], rest: Rest | null): boolean => {
-    const saved = snapshot();
-    if (!goGroup(pre, restOf(prio, 0, restOf(post, 0, rest)))) {
-      restore(saved);
-      return false;
+  const goPriority = ([pre, prio, post]: [Fixed, Fixed, Fixed], rest: Rest | null): boolean => {
+    const savedCC = cc;
+    const savedCols = indCols.slice();
+    const savedLevels = indLevels.slice();
+    const savedOut = out.length;
+    if (goGroup(pre, restOf(prio, 0, restOf(post, 0, rest)))) {
+      go(prio, restOf(unexpandSpacing(post), 0, rest));
+      if (goGroup(post, rest)) return true;
     }
-    go(prio, restOf(unexpandSpacing(post), 0, rest));
-    if (!goGroup(post, rest)) {
-      restore(saved);
-      return false;
-    }
-    return true;
+    cc = savedCC;
+    indCols = savedCols;
+    indLevels = savedLevels;
+    out.length = savedOut;
+    return false;
   };
 
-  const go = (doc: Doc, rest: Rest | null): void => {
+  const go = (doc: Fixed, rest: Rest | null): void => {
     for (let i = 0; i < doc.length; i++) {
       const e = doc[i]!;
-      const after = (): Rest | null => restOf(doc, i + 1, rest);
       if (e.k === 0) {
-        putText(e.nest, e.offset, e.text);
+        putText(e.nest, e.offset, e.text, e.w);
       } else if (e.k === 1) {
-        if (st.cc === 0) continue;
+        if (cc === 0) continue;
         switch (e.sp) {
           case Sp.Break:
           case Sp.Space:
@@ -548,31 +673,31 @@ export function layout(doc: Doc, width = 100, indentWidth = 2): string {
             break;
           case Sp.Hardspace:
             out.push(" ");
-            st.cc += 1;
+            cc += 1;
             break;
           case Sp.Emptyline:
             putNL(2);
             break;
           case Sp.Softbreak:
-            if (!firstLineFits(width - st.cc, width, after())) putNL(1);
+            if (!firstLineFits(width - cc, width, restOf(doc, i + 1, rest))) putNL(1);
             break;
           case Sp.Softspace:
-            if (firstLineFits(width - st.cc - 1, width, after())) {
+            if (firstLineFits(width - cc - 1, width, restOf(doc, i + 1, rest))) {
               out.push(" ");
-              st.cc += 1;
+              cc += 1;
             } else putNL(1);
             break;
           default:
             putNL(e.sp - Sp.Newlines);
         }
       } else {
-        const rest2 = after();
+        const rest2 = restOf(doc, i + 1, rest);
         if (goGroup(e.doc, rest2)) continue;
         let done = false;
-        if (e.kind !== GroupKind.Transparent) {
-          const prios = priorityGroups(e.doc).reverse();
-          for (const p of prios) {
-            if (goPriority(p, rest2)) {
+        if (e.kind !== GroupKind.Transparent && hasPriority(e.doc)) {
+          const prios = priorityGroups(e.doc);
+          for (let p = prios.length - 1; p >= 0; p--) {
+            if (goPriority(prios[p]!, rest2)) {
               done = true;
               break;
             }
