@@ -4,7 +4,9 @@
  *
  * Reports per workload: median print time, output size and MB/s, the heap growth across the
  * print (before any collection: a lower bound of the print's peak allocation) and the process's
- * peak RSS so far; then time(10×) / time(1×), which should be ≤ 11 (linear).
+ * peak RSS so far; beside it, in the same process, `JSON.stringify(v, null, 2)` of the same data
+ * as plain JSON (package references as strings) and the ratio of the two speeds (target ≤ 5);
+ * then time(10×) / time(1×), which should be ≤ 11 (linear).
  */
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
@@ -16,30 +18,43 @@ import type { NixBinding, NixExpr, NixFile } from "../dsl/index.ts";
 setFlagsFromString("--expose_gc");
 const gc = runInNewContext("gc") as () => void;
 
+type Plain = string | number | boolean | readonly Plain[] | { readonly [k: string]: Plain };
+
+/** The value of binding `i` of {@link bindingsFile}; package references as their name. */
+function bindingValue(i: number, pkg: (name: string) => n.NixValue | string): n.NixValue {
+  switch (i % 5) {
+    case 0:
+      return `value number ${i} with "quotes" and \${dollars}`;
+    case 1:
+      return i;
+    case 2:
+      return [i, `item-${i}`, i % 2 === 0];
+    case 3:
+      return { enable: true, port: 1000 + i, name: `service-${i}` };
+    default:
+      return pkg(`package${i}`);
+  }
+}
+
 /** `{ name0 = …; name1 = …; … }` with a mix of value kinds. */
 export function bindingsFile(count: number): NixFile {
   const bindings: NixBinding[] = [];
   for (let i = 0; i < count; i++) {
-    let value: n.NixValue;
-    switch (i % 5) {
-      case 0:
-        value = `value number ${i} with "quotes" and \${dollars}`;
-        break;
-      case 1:
-        value = i;
-        break;
-      case 2:
-        value = [i, `item-${i}`, i % 2 === 0];
-        break;
-      case 3:
-        value = { enable: true, port: 1000 + i, name: `service-${i}` };
-        break;
-      default:
-        value = n.pkgs[`package${i}`]!;
-    }
-    bindings.push(n.bind(`name${i}`, value));
+    bindings.push(
+      n.bind(
+        `name${i}`,
+        bindingValue(i, (p) => n.pkgs[p]!),
+      ),
+    );
   }
   return { body: n.attrs(bindings) };
+}
+
+/** The data of {@link bindingsFile} as JSON-able values. */
+export function bindingsData(count: number): Plain {
+  const out: Record<string, Plain> = {};
+  for (let i = 0; i < count; i++) out[`name${i}`] = bindingValue(i, (p) => `pkgs.${p}`) as Plain;
+  return out;
 }
 
 /** One service: ~10 fields, lists, nested sets, a multi-line script with interpolations. */
@@ -73,6 +88,43 @@ exec ${n.lib.getExe(pkgs.qemu_kvm)} -name ${name} -m ${String(512 + i)} \\
   });
 }
 
+/** {@link service} as JSON-able data: interpolated strings as the text Nix would build. */
+function serviceData(i: number): Plain {
+  const name = `guest-${i}`;
+  return {
+    description: `QEMU guest ${name}`,
+    wantedBy: ["multi-user.target"],
+    after: ["network-online.target", `tap-${name}.service`],
+    requires: [`tap-${name}.service`],
+    path: ["pkgs.qemu_kvm", "pkgs.socat", "pkgs.coreutils"],
+    environment: { GUEST: name, MEMORY: `${512 + i}M`, CPUS: String(1 + (i % 8)) },
+    restartIfChanged: false,
+    serviceConfig: {
+      User: `vm-${name}`,
+      Group: "kvm",
+      Restart: "on-failure",
+      TimeoutStopSec: 120 + (i % 60),
+      RuntimeDirectory: `qemu-${name}`,
+      ExecStop: `\${pkgs.writeShellScript "stop-${name}" "echo stop"} ${name}`,
+    },
+    script: `set -eu
+img=/var/lib/vms/${name}.qcow2
+if [ ! -e "$img" ]; then
+  \${lib.getExe pkgs.qemu_img} create -f qcow2 "$img" ${String(10 + (i % 90))}G
+fi
+exec \${lib.getExe pkgs.qemu_kvm} -name ${name} -m ${String(512 + i)} \\
+  -drive file="$img",if=virtio,format=qcow2 -nic tap,ifname=tap${String(i)}
+`,
+  };
+}
+
+/** The data of {@link servicesFile} as JSON-able values. */
+export function servicesData(count: number): Plain {
+  const services: Record<string, Plain> = {};
+  for (let i = 0; i < count; i++) services[`qemu-guest-${i}`] = serviceData(i);
+  return { systemd: { services } };
+}
+
 /** `{ config, lib, pkgs, ... }: { systemd.services."guest-0" = …; … }`. */
 export function servicesFile(count: number): NixFile {
   const bindings: NixBinding[] = [];
@@ -91,6 +143,9 @@ export interface Measurement {
   readonly bytes: number;
   readonly heapMB: number;
   readonly rssMB: number;
+  /** `JSON.stringify(data, null, 2)` of the same data, same process: median ms and bytes. */
+  readonly jsonMs: number;
+  readonly jsonBytes: number;
 }
 
 const MB = 1024 * 1024;
@@ -101,7 +156,7 @@ function median(xs: number[]): number {
 }
 
 /** Print `file` `runs` times; the median time and memory figures. */
-export function measure(name: string, file: NixFile, runs: number): Measurement {
+export function measure(name: string, file: NixFile, data: Plain, runs: number): Measurement {
   const times: number[] = [];
   let bytes = 0;
   let heapMB = 0;
@@ -117,7 +172,16 @@ export function measure(name: string, file: NixFile, runs: number): Measurement 
     bytes = Buffer.byteLength(text);
   }
   const rssMB = process.resourceUsage().maxRSS / 1024;
-  return { name, medianMs: median(times), bytes, heapMB, rssMB };
+  const json: number[] = [];
+  let jsonBytes = JSON.stringify(data, null, 2).length; // warm-up
+  for (let r = 0; r < runs; r++) {
+    gc();
+    const t0 = performance.now();
+    const text = JSON.stringify(data, null, 2);
+    json.push(performance.now() - t0);
+    jsonBytes = Buffer.byteLength(text);
+  }
+  return { name, medianMs: median(times), bytes, heapMB, rssMB, jsonMs: median(json), jsonBytes };
 }
 
 function printFileOnce(file: NixFile): void {
@@ -126,10 +190,16 @@ function printFileOnce(file: NixFile): void {
 
 function report(m: Measurement): void {
   const mbps = m.bytes / MB / (m.medianMs / 1000);
+  const jsonMbps = m.jsonBytes / MB / (m.jsonMs / 1000);
   console.log(
     `  ${m.name.padEnd(26)} ${m.medianMs.toFixed(1).padStart(9)} ms  ` +
       `${(m.bytes / MB).toFixed(2).padStart(7)} MB  ${mbps.toFixed(2).padStart(6)} MB/s  ` +
       `heap +${m.heapMB.toFixed(0).padStart(4)} MB  peak RSS ${m.rssMB.toFixed(0).padStart(5)} MB`,
+  );
+  console.log(
+    `  ${"  JSON.stringify(v, null, 2)".padEnd(26)} ${m.jsonMs.toFixed(1).padStart(9)} ms  ` +
+      `${(m.jsonBytes / MB).toFixed(2).padStart(7)} MB  ${jsonMbps.toFixed(2).padStart(6)} MB/s  ` +
+      `printer ${(jsonMbps / mbps).toFixed(1)}× slower (target ≤ 5)`,
   );
 }
 
@@ -141,13 +211,13 @@ function ratio(label: string, small: Measurement, big: Measurement): number {
 
 export async function run(): Promise<void> {
   console.log("dsl-print: printFile (AST built beforehand), median of several runs");
-  const a1 = measure("attrs 10,000 bindings", bindingsFile(10_000), 5);
+  const a1 = measure("attrs 10,000 bindings", bindingsFile(10_000), bindingsData(10_000), 5);
   report(a1);
-  const a10 = measure("attrs 100,000 bindings", bindingsFile(100_000), 3);
+  const a10 = measure("attrs 100,000 bindings", bindingsFile(100_000), bindingsData(100_000), 3);
   report(a10);
-  const s1 = measure("module 100 services", servicesFile(100), 5);
+  const s1 = measure("module 100 services", servicesFile(100), servicesData(100), 5);
   report(s1);
-  const s10 = measure("module 1,000 services", servicesFile(1_000), 3);
+  const s10 = measure("module 1,000 services", servicesFile(1_000), servicesData(1_000), 3);
   report(s10);
   ratio("attrs 100,000 / 10,000", a1, a10);
   ratio("services 1,000 / 100", s1, s10);

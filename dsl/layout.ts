@@ -281,16 +281,19 @@ interface Split {
   readonly post: Fixed;
 }
 
+const NONE: Fixed = [];
+
 function splitGroup(kind: GroupKind, inner: Fixed): Split {
   const fixed = fixupFixed(inner);
   let a = 0;
   while (a < fixed.length && (isHardOrHardspace(fixed[a]!) || isComment(fixed[a]!))) a++;
   let b = fixed.length;
   while (b > a && isHardOrHardspace(fixed[b - 1]!)) b--;
+  // Most groups have nothing to move out: no copies then.
   return {
-    pre: fixed.slice(0, a),
+    pre: a === 0 ? NONE : fixed.slice(0, a),
     body: simplifyGroup(kind, a === 0 && b === fixed.length ? fixed : fixed.slice(a, b)),
-    post: fixed.slice(b),
+    post: b === fixed.length ? NONE : fixed.slice(b),
   };
 }
 
@@ -306,20 +309,29 @@ export function fixup(input: Doc): Fixed {
   return fixupFixed(shifted);
 }
 
+/**
+ * The elements still to fix up are `front` (a stack: its top is next), then `input` from `at`:
+ * only what is pushed back is copied, not the whole input of every group.
+ */
 function fixupFixed(input: Fixed): FixedE[] {
   const out: FixedE[] = [];
   const work: FixedE[] = [];
-  pushFront(work, input);
-  while (work.length > 0) {
-    const x = work.pop()!;
-    const y = work[work.length - 1];
+  let at = 0;
+  for (;;) {
+    let x: FixedE;
+    if (work.length > 0) x = work.pop()!;
+    else if (at < input.length) x = input[at++]!;
+    else break;
+    const y: FixedE | undefined = work.length > 0 ? work[work.length - 1] : input[at];
     if (x.k === 1 && y?.k === 1) {
-      work.pop();
+      if (work.length > 0) work.pop();
+      else at++;
       work.push({ k: 1, sp: mergeSpacing(x.sp, y.sp) });
       continue;
     }
     if (x.k === 0 && y?.k === 0 && x.kind === y.kind) {
-      work.pop();
+      if (work.length > 0) work.pop();
+      else at++;
       work.push({
         k: 0,
         nest: x.nest,
@@ -331,23 +343,28 @@ function fixupFixed(input: Fixed): FixedE[] {
       continue;
     }
     if (x.k === 1 && x.sp === Sp.Hardspace && y?.k === 2) {
-      work.pop();
+      if (work.length > 0) work.pop();
+      else at++;
       const doc: FixedE[] = [x];
       for (const z of y.doc) doc.push(z);
       work.push({ k: 2, kind: y.kind, doc });
       continue;
     }
     if (x.k === 1 && y?.k === 2) {
-      work.pop();
+      if (work.length > 0) work.pop();
+      else at++;
       const { pre, body, post } = splitGroup(y.kind, y.doc);
       if (body.length === 0) {
         pushFront(work, post);
         pushFront(work, pre);
         work.push(x);
       } else {
-        const head: FixedE[] = [x];
-        for (const z of pre) head.push(z);
-        for (const z of fixupFixed(head)) out.push(z);
+        if (pre.length === 0) out.push(x);
+        else {
+          const head: FixedE[] = [x];
+          for (const z of pre) head.push(z);
+          for (const z of fixupFixed(head)) out.push(z);
+        }
         out.push({ k: 2, kind: y.kind, doc: body });
         pushFront(work, post);
       }
@@ -359,7 +376,7 @@ function fixupFixed(input: Fixed): FixedE[] {
         pushFront(work, post);
         pushFront(work, pre);
       } else {
-        for (const z of fixupFixed(pre)) out.push(z);
+        if (pre.length > 0) for (const z of fixupFixed(pre)) out.push(z);
         out.push({ k: 2, kind: x.kind, doc: body });
         pushFront(work, post);
       }
