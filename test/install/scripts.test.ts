@@ -292,3 +292,81 @@ describe("seed file", () => {
     );
   });
 });
+
+/**
+ * The installer's blkid probe on its own: the exact lines of installer.sh (from `found=0` to the
+ * `esac` of its case), run by bash with `fail` recording the reason, against a blkid on PATH that
+ * is either the real one (on image files) or a stand-in that reports what the real one could: a
+ * signature wipefs does not list, or a probe error. Any of the three outcomes lost to an edit of
+ * those lines fails here, with no VM and no Nix.
+ */
+describeWith(["bash", "blkid", "mkfs.ext4"], "the installer's blkid probe, on its own", () => {
+  const dir = scratchDir("vmflake-blkid-");
+  afterAll(() => removeScratchDir(dir));
+  const probe = /\nfound=0\nprobe=\$\(blkid [^\n]*\n(?:[^\n]*\n)*?esac\n/.exec(
+    installerScript,
+  )?.[0];
+
+  /** Runs the probe lines on `dev` with `blkid` (a path, or a stand-in's script text). */
+  function runProbe(dev: string, blkid: { real: true } | { script: string }) {
+    const bin = join(dir, `bin-${Math.random().toString(36).slice(2)}`);
+    mkdirSync(bin);
+    if ("script" in blkid) writeFileSync(join(bin, "blkid"), blkid.script, { mode: 0o755 });
+    const program = `set -o errexit -o nounset -o pipefail
+fail() { echo "FAIL: $*"; exit 1; }
+dev=$1
+${probe}
+echo "BLANK"`;
+    return spawnSync("bash", ["-c", program, "probe", dev], {
+      encoding: "utf8",
+      env: { PATH: `${bin}:/usr/sbin:/sbin:/usr/bin:/bin` },
+    });
+  }
+
+  it("the probe is in installer.sh, once, and asks blkid for a low-level probe", () => {
+    expect(probe).toBeDefined();
+    expect(installerScript.split(probe!)).toHaveLength(2);
+    expect(probe).toContain('blkid -p -o export "$dev"');
+  });
+
+  it("real blkid: a zeroed disk is blank, an ext4 one is refused naming what blkid found", () => {
+    const zero = join(dir, "zero.img");
+    writeFileSync(zero, Buffer.alloc(8 * 1024 * 1024));
+    expect(runProbe(zero, { real: true })).toMatchObject({ status: 0, stdout: "BLANK\n" });
+    const ext4 = join(dir, "ext4.img");
+    writeFileSync(ext4, Buffer.alloc(8 * 1024 * 1024));
+    execFileSync("mkfs.ext4", ["-q", "-F", ext4]);
+    const r = runProbe(ext4, { real: true });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(
+      /^FAIL: \S+ext4\.img is not blank: blkid finds .*TYPE=ext4.*; refusing it$/m,
+    );
+  });
+
+  it("a signature only blkid reports (its exit 0) is refused, its lines joined by spaces", () => {
+    const r = runProbe("/dev/vdz", {
+      script: "#!/bin/sh\nprintf 'DEVNAME=/dev/vdz\\nTYPE=zfs_member\\nUSAGE=raid\\n'\nexit 0\n",
+    });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe(
+      "FAIL: /dev/vdz is not blank: blkid finds DEVNAME=/dev/vdz TYPE=zfs_member USAGE=raid; refusing it\n",
+    );
+  });
+
+  it("a probe error (blkid's exit 4, or any status but 0 and 2) is refused with blkid's message", () => {
+    for (const status of [1, 4, 8]) {
+      const r = runProbe("/dev/vdz", {
+        script: `#!/bin/sh\necho "blkid: error: /dev/vdz: Input/output error" >&2\nexit ${status}\n`,
+      });
+      expect(r.status, `exit ${status}`).toBe(1);
+      expect(r.stdout).toBe(
+        "FAIL: blkid cannot probe /dev/vdz: blkid: error: /dev/vdz: Input/output error\n",
+      );
+    }
+  });
+
+  it("nothing found (blkid's exit 2) goes on", () => {
+    const r = runProbe("/dev/vdz", { script: "#!/bin/sh\nexit 2\n" });
+    expect(r).toMatchObject({ status: 0, stdout: "BLANK\n" });
+  });
+});

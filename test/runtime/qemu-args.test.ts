@@ -269,6 +269,33 @@ describeWith(["nix-instantiate"], "qemu.nix: the installer VM's QEMU (install g)
     }
   });
 
+  it("has every safety flag itself, asserted exactly as the guest's: sandbox, read-only CD and seed, no reboot", () => {
+    for (const args of [network, vnc, offlineArgs]) {
+      // The same seccomp policy as the guest's, spelled out (not only equal to the guest's).
+      expect(values(args, "-sandbox")).toEqual([
+        "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+      ]);
+      // -no-reboot as a flag of its own (a reboot ends QEMU, so the CD never boots twice).
+      expect(pairs(args).filter(([f, v]) => f === "-no-reboot" && v === undefined)).toHaveLength(1);
+      // Read-only on both layers of the CD and on the seed; only the image-in-progress writes.
+      const node = (name: string) => {
+        const found = values(args, "-blockdev")
+          .map(options)
+          .filter((o) => o.get("node-name") === name);
+        expect(found, `-blockdev node-name=${name}`).toHaveLength(1);
+        return found[0]!;
+      };
+      for (const name of ["installer-file", "installer", "seed"]) {
+        expect(node(name).get("read-only"), name).toBe("on");
+      }
+      expect(node("seed").get("driver")).toBe("vvfat");
+      expect(node("seed").has("rw")).toBe(false);
+      expect(node("disk0-file").has("read-only")).toBe(false);
+      expect(values(args, "-blockdev")).toHaveLength(5);
+      expect(args).not.toContain("-snapshot");
+    }
+  });
+
   it("has the guest's NIC for a network install and none for an offline one", () => {
     expect(network.join(" ")).toContain(
       "-netdev tap,id=net0,ifname=vm-alice,script=no,downscript=no,vhost=on -device virtio-net-pci,netdev=net0,mac=52:54:00:ab:cd:ef",
