@@ -24,6 +24,28 @@ if [ ! -e "$img" ]; then
   exit 1
 fi
 
+# A damaged image (truncated, a broken header or tables) must not boot: QEMU would go on writing
+# into it. qemu-img check only reads (no -r: this never repairs; a repair is the admin's call,
+# on a copy). Its status: 0 clean, 3 only leaked clusters (space lost by a QEMU killed while it
+# wrote; harmless), 2 corrupted, 1 not checkable (not qcow2, unreadable, locked by a running QEMU).
+check_status=0
+qemu-img check -q -f qcow2 "$img" >&2 || check_status=$?
+case $check_status in
+  0) ;;
+  3) echo "$me: $img has leaked clusters (unused space, no damage); starting anyway" >&2 ;;
+  2)
+    echo "$me: refusing to start: qemu-img check found corruption in $img (see above)." \
+      "The image is left exactly as it is; to inspect it: qemu-img check -f qcow2 $img" \
+      "(repair only a copy, with -r, once the guest's data is saved)" >&2
+    exit 1
+    ;;
+  *)
+    echo "$me: refusing to start: qemu-img check cannot check $img (status $check_status," \
+      "see the message above); the image is left exactly as it is" >&2
+    exit 1
+    ;;
+esac
+
 # -f qcow2: never probe the format; --output=json gives the exact byte count.
 if ! current=$(qemu-img info -f qcow2 --output=json "$img" | jq -er '."virtual-size"') ||
   ! [[ $current =~ ^[0-9]+$ ]]; then
@@ -36,7 +58,11 @@ human() { numfmt --to=iec-i --suffix=B "$1"; }
 if ((declared == current)); then
   echo "$me: $img already has the declared size $(human "$current")"
 elif ((declared > current)); then
-  qemu-img resize -f qcow2 "$img" "$declared" >/dev/null
+  if ! qemu-img resize -f qcow2 "$img" "$declared" >/dev/null; then
+    echo "$me: qemu-img resize of $img to $declared bytes failed (see the message above);" \
+      "the guest is not started, and its next start tries again" >&2
+    exit 1
+  fi
   echo "$me: grew $img from $(human "$current") ($current bytes) to $(human "$declared") ($declared bytes)"
 else
   echo "$me: refusing to shrink $img: it is $current bytes ($(human "$current")) but the declared size is" \

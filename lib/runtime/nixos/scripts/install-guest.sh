@@ -87,7 +87,9 @@ fi
 # fail WORDS…: the reason (the words joined by spaces) goes to the log and the journal.
 fail() {
   local reason="$*"
-  printf '=== vmflake: install of guest %s failed: %s ===\n' "$guest" "$reason" >>"$log"
+  # On a full file system the log may take nothing more; the journal still gets the reason.
+  printf '=== vmflake: install of guest %s failed: %s ===\n' "$guest" "$reason" >>"$log" ||
+    echo "$me: could not append to $log" >&2
   echo "$me: install of guest $guest failed: $reason" >&2
   echo "$me: the unfinished image was removed; the installer's console log is kept in $log" >&2
   exit 1
@@ -100,26 +102,36 @@ trap cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-# Left by an interrupted attempt (a power cut): never a published image.
-rm -rf -- "$work"
-mkdir -m 0700 -- "$work"
-mkdir -- "$work/seed"
-ln -s -- "$iso" "$work/installer.iso"
 # 122 random bits from the kernel, as 32 hex digits; new for every attempt, so an old log or a
 # stray line can never announce this attempt's success.
 nonce=$(tr -d -- - </proc/sys/kernel/random/uuid)
 [[ $nonce =~ ^[0-9a-f]{32}$ ]] || fail "could not make a nonce (got \"$nonce\")"
-printf '%s\n' "format=1" "host=$host" "guest=$guest" "nonce=$nonce" "token=$token" \
-  "disk-serial=$disk_serial" "disk-bytes=$disk_bytes" >"$work/seed/vmflake-install.conf"
+# Every step that writes is checked (a full file system, a killed qemu-img): the unit must fail
+# naming the cause and the log, never end on a bare errexit.
+# Left by an interrupted attempt (a power cut): never a published image.
+rm -rf -- "$work" || fail "could not remove $work, left by an earlier attempt"
+{
+  mkdir -m 0700 -- "$work" &&
+    mkdir -- "$work/seed" &&
+    ln -s -- "$iso" "$work/installer.iso" &&
+    printf '%s\n' "format=1" "host=$host" "guest=$guest" "nonce=$nonce" "token=$token" \
+      "disk-serial=$disk_serial" "disk-bytes=$disk_bytes" >"$work/seed/vmflake-install.conf"
+} || fail "could not prepare the work directory $work (see the message above)"
 if [ -n "$flake" ]; then
   # The store's copy is read-only; the seed's must be removable afterwards.
-  cp -RL --no-preserve=mode,ownership -- "$flake" "$work/seed/flake"
+  cp -RL --no-preserve=mode,ownership -- "$flake" "$work/seed/flake" ||
+    fail "could not copy the flake into the seed $work/seed (see the message above)"
 fi
-qemu-img create -q -f qcow2 "$work/disk.qcow2" "$disk_bytes"
+create_status=0
+qemu-img create -q -f qcow2 "$work/disk.qcow2" "$disk_bytes" || create_status=$?
+if ((create_status != 0)); then
+  fail "qemu-img create of the image-in-progress failed (status $create_status; see above)"
+fi
 
 started=$(date +%s)
-printf '\n=== vmflake: install of guest %s started %s ===\n' "$guest" "$(date -u +%FT%TZ)" >>"$log"
-offset=$(stat -c %s -- "$log")
+printf '\n=== vmflake: install of guest %s started %s ===\n' "$guest" "$(date -u +%FT%TZ)" \
+  >>"$log" || fail "could not append to the log $log (see the message above)"
+offset=$(stat -c %s -- "$log") || fail "could not read the size of the log $log"
 echo "$me: installing guest $guest (at most $timeout_s s; the installer's console goes to $log)"
 
 status=0
@@ -136,8 +148,12 @@ while IFS= read -r line || [ -n "$line" ]; do
   esac
 done < <(tail -c "+$((offset + 1))" -- "$log")
 
-if ((status == 124 || status == 137)); then
+# timeout(1) exits 124, or 137 when it had to SIGKILL; 137 before the deadline is a kill from
+# elsewhere (the OOM killer, an admin).
+if ((status == 124 || (status == 137 && $(date +%s) - started >= timeout_s))); then
   fail "the installer did not finish within $timeout_s s, so QEMU was stopped"
+elif ((status == 137)); then
+  fail "QEMU was killed (SIGKILL) before the installer finished"
 elif [ -n "$reason" ]; then
   fail "the installer reported: $reason"
 elif [ "$ok" != true ]; then
@@ -152,10 +168,13 @@ fi
 
 # Publish: the data reaches the disk first, then the name appears at once (link(2) refuses to
 # replace an existing file), then the work directory and its second name go.
-sync -- "$work/disk.qcow2"
+sync -- "$work/disk.qcow2" || fail "could not sync the new image to disk"
 if ! ln -T -- "$work/disk.qcow2" "$image"; then
   fail "could not publish the image as $image"
 fi
-sync -- "$dir"
-printf '=== vmflake: install of guest %s succeeded ===\n' "$guest" >>"$log"
+# Published: from here on nothing may report the install as failed (the unit would run again
+# and find the image, or an admin would remove a good one). A failed sync is a warning.
+sync -- "$dir" || echo "$me: warning: could not sync $dir after publishing $image" >&2
+printf '=== vmflake: install of guest %s succeeded ===\n' "$guest" >>"$log" ||
+  echo "$me: warning: could not append to $log" >&2
 echo "$me: installed guest $guest in $(($(date +%s) - started)) s: $image"
