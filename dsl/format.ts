@@ -76,8 +76,11 @@ function isSimple(e: Expr): boolean {
       case "sstring":
       case "istring":
       case "path":
-      case "token":
         return true;
+      case "token":
+        // The `assert` keyword put at the head of a call (see insertIntoApp) is a token but not
+        // an identifier, so such a call is never simple: its argument may go to its own line.
+        return t.text !== "assert";
       case "select":
         return (
           isSimple({ t: "term", term: t.term }) &&

@@ -359,3 +359,53 @@ export function batch<T>(arb: fc.Arbitrary<T>, size: number): fc.Arbitrary<T[]> 
     }),
   );
 }
+
+/**
+ * Text that tests how wide the printer thinks a string is: characters outside the Basic
+ * Multilingual Plane (two UTF-16 units, one code point), wide CJK, combining marks, CR, tabs,
+ * and every character that needs an escape; in runs long enough to land near the width limit.
+ */
+const widthUnit: fc.Arbitrary<string> = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom("a", "b", "-", " ", "xyz", "0123456789") },
+  { weight: 3, arbitrary: fc.constantFrom("🎉", "\u{10ffff}", "\u{1F600}", "𝕏", "\u{20000}") },
+  { weight: 2, arbitrary: fc.constantFrom("中", "文字", "ｗ", "한") },
+  { weight: 2, arbitrary: fc.constantFrom("e\u0301", "\u0301", "a\u20dd", "\u200d") },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom("\r", "\t", "\n", "\r\n", '"', "\\", "${", "$", "''", "'${", "$${"),
+  },
+);
+export const widthString = (maxLength = 40): fc.Arbitrary<string> =>
+  fc.string({ unit: widthUnit, maxLength });
+
+/**
+ * Expressions for the nixfmt fixed-point property: the general ones, and shapes whose layout
+ * turns on a string's width (lists, calls, sets, interpolations, asserts holding such strings).
+ */
+export function nixfmtExprArbitrary(): fc.Arbitrary<NixExpr> {
+  const general = exprArbitrary(4);
+  const s = widthString(40).map((x) => n.str(x));
+  const interp = fc
+    .array(fc.oneof(widthString(20), general, s), { minLength: 1, maxLength: 4 })
+    .map((ps) => n.concat(ps));
+  const leaf = fc.oneof(s, interp, general, fc.constant(n.list([])), fc.constant(n.attrs({})));
+  const named = fc
+    .uniqueArray(fc.tuple(fc.oneof(widthString(12), staticName), leaf), {
+      selector: (t) => t[0],
+      maxLength: 4,
+    })
+    .map((bs) => n.attrs(bs.map(([k, v]) => n.bind(k, v))));
+  return fc.oneof(
+    { weight: 3, arbitrary: general },
+    { weight: 2, arbitrary: fc.array(leaf, { maxLength: 4 }).map((xs) => n.list(xs)) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(variable, fc.array(fc.oneof(leaf, named), { minLength: 1, maxLength: 3 }))
+        .map(([f, as]) => n.call(n.v(f), ...as)),
+    },
+    { weight: 2, arbitrary: named },
+    { weight: 1, arbitrary: fc.tuple(interp, leaf).map(([c, b]) => n.assert_(c, b)) },
+    { weight: 1, arbitrary: interp },
+  );
+}
