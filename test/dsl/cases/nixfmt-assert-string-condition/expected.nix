@@ -1,0 +1,12 @@
+assert
+  "${
+    if x then
+      [
+        aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+        bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+      ]
+    else
+      [ ]
+  } is the condition";
+assert "short ${x}";
+[ ]
