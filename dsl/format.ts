@@ -165,7 +165,9 @@ function prettyTerm(t: Term): Doc {
         t.or === undefined
           ? []
           : cat(softline, nest(cat(text("or"), hardspace, prettyTermP(t.or))));
-      return cat(prettyTerm(base), sep, ...t.sels.map((s) => cat(text("."), prettySel(s))), or);
+      // `pretty` of the base, as nixfmt has it: a list base is a group of its own, so a list
+      // that fits does not set the indentation of the selectors on the next line.
+      return cat(prettyTermP(base), sep, ...t.sels.map((s) => cat(text("."), prettySel(s))), or);
     }
     case "paren":
       return group(cat(text("("), nest(parenInner(t.expr)), text(")")));
