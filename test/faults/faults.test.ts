@@ -45,6 +45,7 @@ import { describeWith } from "../support/tools.ts";
 import { emitFlake } from "../install/support/install-flake.ts";
 
 const TOOLS = [
+  "strace",
   "nix-instantiate",
   "nix-build",
   "qemu-img",
@@ -133,6 +134,8 @@ function killGroup(sid: number): void {
 
 interface Programs {
   install: string[];
+  /** The install unit's ExecStart as rendered: the real QEMU (the stand-in's TCG qemu-kvm). */
+  installReal: string[];
   prepare: string[];
   stop: string[];
   image: string;
@@ -153,7 +156,13 @@ describeWith(
     const dir = tempDir("vmflake-faults-");
     let bin = "";
     let p: Programs;
-    const figures = { faults: 0, steps: new Set<string>(), violations: [] as string[] };
+    const figures = {
+      faults: 0,
+      steps: new Set<string>(),
+      violations: [] as string[],
+      /** Faults after which a grown image had leaked clusters (qemu-img check status 3). */
+      leaks: new Set<string>(),
+    };
     const mounts: string[] = [];
 
     beforeAll(async () => {
@@ -199,6 +208,7 @@ describeWith(
         lines = [ g.ExecStartPre g.ExecStop i.ExecStart ];
       } "echo done > $out"`);
       const install = parseExecLine(lines.install);
+      const installReal = [...install];
       const qemuAt = install.indexOf("--") + 1;
       install[qemuAt] = join(SUPPORT, "installer-vm.sh");
       const opt = (o: string) => install[install.indexOf(o) + 1]!;
@@ -206,6 +216,7 @@ describeWith(
       expect(Number(prepare[2])).toBe(DECLARED);
       p = {
         install,
+        installReal,
         prepare,
         stop: parseExecLine(lines.stop),
         image: opt("--image"),
@@ -227,7 +238,9 @@ describeWith(
       const v = figures.violations;
       console.log(
         `fault figures: ${figures.faults} faults injected at ${figures.steps.size} distinct steps; ` +
-          `${v.length} invariant violations${v.length ? `:\n  ${v.join("\n  ")}` : ""}`,
+          `${v.length} invariant violations${v.length ? `:\n  ${v.join("\n  ")}` : ""}; ` +
+          `${figures.leaks.size} grows cut midway left leaked clusters (no data harmed)` +
+          (figures.leaks.size ? `: ${[...figures.leaks].join(", ")}` : ""),
       );
     });
 
@@ -250,8 +263,9 @@ describeWith(
       sh("qemu-io", ["-f", "qcow2", "-c", "write -P 0x5a 0 1M", p.image]);
     }
 
-    const checks = (image: string) =>
-      spawnSync("qemu-img", ["check", "-f", "qcow2", image], { encoding: "utf8" }).status === 0;
+    /** qemu-img check's status: 0 clean, 3 leaked clusters only (no harm to data), 2 corrupt. */
+    const checkStatus = (image: string) =>
+      spawnSync("qemu-img", ["check", "-f", "qcow2", image], { encoding: "utf8" }).status;
     const holdsInstall = (image: string) =>
       spawnSync("qemu-io", ["-r", "-f", "qcow2", "-c", "read -P 0x5a 0 1M", image], {
         encoding: "utf8",
@@ -276,7 +290,14 @@ describeWith(
       }
       if (sha(p.bystander) !== before.bystander) v.push(`${step}: another guest's image changed`);
       if (existsSync(p.image)) {
-        if (!checks(p.image)) v.push(`${step}: the image does not pass qemu-img check`);
+        // A new image is published only clean; a grow killed midway may leak a cluster (space,
+        // never data: qemu-img check's status 3), which prepare-disk reports and starts with.
+        const status = checkStatus(p.image);
+        if (status === 3 && before.image?.grownOnly) {
+          figures.leaks.add(step.replace(/ \(.*\)$/, ""));
+        } else if (status !== 0) {
+          v.push(`${step}: qemu-img check of the image: status ${status}`);
+        }
         if (!holdsInstall(p.image)) v.push(`${step}: a published image without a complete install`);
         if (before.image && !before.image.grownOnly && sha(p.image) !== before.image.sha) {
           v.push(`${step}: the image changed`);
@@ -290,9 +311,10 @@ describeWith(
       return v;
     }
 
-    function record(step: string, v: string[]): void {
+    /** One fault injected at `step` (where it lands; the kill's target is not part of it). */
+    function record(name: string, v: string[], step = name): void {
       figures.faults += 1;
-      figures.steps.add(step.split("/").slice(0, 2).join("/"));
+      figures.steps.add(step);
       figures.violations.push(...v);
     }
 
@@ -395,7 +417,7 @@ describeWith(
             const next = start(p.prepare);
             const r = await next.done;
             if (r.code !== 0) v.push(`${name}: the next start failed: ${r.stderr}`);
-            record(name, v);
+            record(name, v, name.slice(0, name.lastIndexOf("/")));
             violations.push(...v);
           }
         }
@@ -430,7 +452,7 @@ describeWith(
             if (r.code !== 0) v.push(`${name}: the next start failed: ${r.stderr}`);
             v.push(...invariants(`${name} (next start)`, [next.pgid], before));
             if (virtualSize(p.image) !== DECLARED) v.push(`${name}: not grown by the next start`);
-            record(name, v);
+            record(name, v, name.slice(0, name.lastIndexOf("/")));
             violations.push(...v);
           }
         }
@@ -508,7 +530,7 @@ describeWith(
             if (stopped.code !== 0) v.push(`${name}: the next stop failed: ${stopped.stderr}`);
             await again.done;
             v.push(...invariants(`${name} (next start)`, [again.pgid], before));
-            record(name, v);
+            record(name, v, name.slice(0, name.lastIndexOf("/")));
             violations.push(...v);
           }
         }
@@ -518,9 +540,13 @@ describeWith(
     );
 
     /** One fault outside the kill sweep: `body` injects it and returns what it found wrong. */
-    async function fault(name: string, body: () => Promise<string[]>): Promise<string[]> {
+    async function fault(
+      name: string,
+      body: () => Promise<string[]>,
+      step = name,
+    ): Promise<string[]> {
       const v = await body();
-      record(name, v);
+      record(name, v, step);
       return v;
     }
     const bystanderSum = () => ({ bystander: sha(p.bystander) });
@@ -879,6 +905,116 @@ describeWith(
         expect(v).toEqual([]);
       },
       30 * STEP_TIMEOUT_MS,
+    );
+
+    it(
+      "kill -9 of the real installer VM while it runs, of the script, and a power cut",
+      async () => {
+        const v: string[] = [];
+        for (const target of TARGETS) {
+          const name = `install/qemu-running/${target}`;
+          v.push(
+            ...(await fault(
+              name,
+              async () => {
+                reset();
+                const before = bystanderSum();
+                // The unit's own command line: real QEMU boots the (unbootable) CD and waits there.
+                const run = start(p.installReal);
+                let ended = false;
+                void run.done.then(() => (ended = true));
+                const inProgress = join(p.work, "disk.qcow2");
+                // QEMU has the image-in-progress open once it holds its write lock (qemu-img
+                // create holds one briefly too, hence QEMU's process first).
+                const qemuPid = () =>
+                  groupMembers(run.pgid).find((pid) => {
+                    try {
+                      return readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(
+                        "qemu-system-x86_64\0",
+                      );
+                    } catch {
+                      return false;
+                    }
+                  });
+                await waitUntil(
+                  "QEMU to hold the image-in-progress",
+                  () =>
+                    ended ||
+                    (qemuPid() !== undefined &&
+                      existsSync(inProgress) &&
+                      spawnSync("qemu-img", ["info", "-f", "qcow2", inProgress]).status !== 0),
+                  STEP_TIMEOUT_MS,
+                );
+                const qemu = qemuPid();
+                if (ended || qemu === undefined) {
+                  return [`${name}: the install ended early: ${(await run.done).stderr}`];
+                }
+                const r = await kill(run, Number(qemu), target);
+                const w = invariants(name, [run.pgid], before);
+                if (target === "tool") {
+                  w.push(...namesCause(name, r, true));
+                  if (!r.stderr.includes("QEMU was killed")) w.push(`${name}: ${r.stderr}`);
+                  if (existsSync(p.work)) w.push(`${name}: the work directory was left`);
+                }
+                const again = start(p.install);
+                const a = await again.done;
+                if (a.code !== 0) w.push(`${name}: the next install failed: ${a.stderr}`);
+                w.push(...invariants(`${name} (next install)`, [again.pgid], before));
+                return w;
+              },
+              "install/qemu-running",
+            )),
+          );
+        }
+        expect(v).toEqual([]);
+      },
+      30 * STEP_TIMEOUT_MS,
+    );
+
+    it(
+      "kill -9 at each write and sync of qemu-img resize and of qemu-img create",
+      async () => {
+        const v: string[] = [];
+        for (const [tool, syscall] of [
+          ["resize", "pwrite64"],
+          ["resize", "fdatasync"],
+          ["create", "pwrite64"],
+          ["create", "fdatasync"],
+        ] as const) {
+          // N = 1, 2, … until the tool gets through (it has fewer such calls than N).
+          for (let n = 1; n <= 64; n++) {
+            const name = `${tool === "resize" ? "grow" : "install"}/during-qemu-img-${tool}/${syscall}#${n}`;
+            reset();
+            if (tool === "resize") installedImage(SMALL);
+            const before = {
+              ...bystanderSum(),
+              ...(tool === "resize" ? { image: { sha: "", grownOnly: true } } : {}),
+            };
+            const run = start(tool === "resize" ? p.prepare : p.install, {
+              VMFLAKE_FAULT_AT: `during-qemu-img-${tool}`,
+              VMFLAKE_FAULT_SYSCALL: `${syscall}:${n}`,
+            });
+            const r = await run.done;
+            if (r.code === 0) break;
+            const w = invariants(name, [run.pgid], before);
+            w.push(...namesCause(name, r, tool === "create"));
+            // The unit again, as systemd would: the install (if no image), then the start.
+            if (!existsSync(p.image)) {
+              const again = await start(p.install).done;
+              if (again.code !== 0) w.push(`${name}: the next install failed: ${again.stderr}`);
+            }
+            const next = await start(p.prepare).done;
+            if (next.code !== 0) w.push(`${name}: the next start failed: ${next.stderr}`);
+            w.push(...invariants(`${name} (next start)`, [], before));
+            if (virtualSize(p.image) !== DECLARED) w.push(`${name}: not at the declared size`);
+            record(name, w);
+            v.push(...w);
+            if (n === 64) v.push(`${name}: still killed at call 64`);
+          }
+        }
+        expect(v).toEqual([]);
+      },
+      60 * STEP_TIMEOUT_MS,
     );
   },
   { root: true },

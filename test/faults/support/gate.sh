@@ -25,6 +25,14 @@ gate() {
     while [ ! -e "$VMFLAKE_FAULT_GATE/go" ]; do sleep 0.05; done
   fi
 }
+# VMFLAKE_FAULT_SYSCALL=SYSCALL:N with VMFLAKE_FAULT_AT=during-STEP: the real tool runs under
+# strace, which SIGKILLs it as it enters its Nth SYSCALL (that call never happens): a kill -9
+# at each of the tool's own I/O steps.
+if [ -n "${VMFLAKE_FAULT_SYSCALL-}" ] && [ "${VMFLAKE_FAULT_AT-}" = "during-$step" ]; then
+  call=${VMFLAKE_FAULT_SYSCALL%%:*}
+  exec strace -f -qq -o /dev/null -e trace="$call" \
+    -e inject="$call:signal=KILL:when=${VMFLAKE_FAULT_SYSCALL#*:}" "/usr/bin/$name" "$@"
+fi
 gate "before-$step"
 status=0
 "/usr/bin/$name" "$@" || status=$?
