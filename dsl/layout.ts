@@ -141,35 +141,6 @@ export function offset(n: number, doc: Doc): Doc {
   return n === 0 || doc.length === 0 ? doc : [{ k: 3, nest: 0, offset: n, doc }];
 }
 
-/** Apply every shift: texts get their absolute nest and offset, shift nodes are spliced out. */
-function applyShifts(doc: Doc, dn: number, doff: number, out: FixedE[]): void {
-  for (let i = 0; i < doc.length; i++) {
-    const e = doc[i]!;
-    if (e.k === 0) {
-      out.push(
-        dn === 0 && doff === 0
-          ? e
-          : {
-              k: 0,
-              nest: e.nest + dn,
-              offset: e.offset + doff,
-              kind: e.kind,
-              text: e.text,
-              w: e.w,
-            },
-      );
-    } else if (e.k === 1) {
-      out.push(e);
-    } else if (e.k === 2) {
-      const inner: FixedE[] = [];
-      applyShifts(e.doc, dn, doff, inner);
-      out.push({ k: 2, kind: e.kind, doc: inner });
-    } else {
-      applyShifts(e.doc, dn + e.nest, doff + e.offset, out);
-    }
-  }
-}
-
 export function join(sep: Doc, docs: readonly Doc[]): Doc {
   const parts: Doc[] = [];
   docs.forEach((d, i) => {
@@ -283,8 +254,89 @@ interface Split {
 
 const NONE: Fixed = [];
 
-function splitGroup(kind: GroupKind, inner: Fixed): Split {
-  const fixed = fixupFixed(inner);
+/**
+ * A group read from the input, whose contents still carry the shift (`dn`, `doff`) of the
+ * shift nodes around it: shifts are applied while fixing up, so the tree is copied once.
+ */
+interface PendingGroupE {
+  readonly k: 4;
+  readonly kind: GroupKind;
+  readonly doc: Doc;
+  readonly dn: number;
+  readonly doff: number;
+}
+type WorkE = FixedE | PendingGroupE;
+
+/** Reads a doc element by element, entering shift nodes and applying their shift to texts. */
+class Cursor {
+  private readonly docs: Doc[];
+  private readonly idx: number[];
+  private readonly dns: number[];
+  private readonly doffs: number[];
+  private cached: WorkE | undefined = undefined;
+
+  constructor(doc: Doc, dn: number, doff: number) {
+    this.docs = [doc];
+    this.idx = [0];
+    this.dns = [dn];
+    this.doffs = [doff];
+  }
+
+  /** The next element (not consumed), or undefined at the end. */
+  peek(): WorkE | undefined {
+    if (this.cached !== undefined) return this.cached;
+    for (;;) {
+      const t = this.docs.length - 1;
+      if (t < 0) return undefined;
+      const d = this.docs[t]!;
+      const i = this.idx[t]!;
+      if (i >= d.length) {
+        this.docs.pop();
+        this.idx.pop();
+        this.dns.pop();
+        this.doffs.pop();
+        continue;
+      }
+      const e = d[i]!;
+      const dn = this.dns[t]!;
+      const doff = this.doffs[t]!;
+      if (e.k === 3) {
+        this.idx[t] = i + 1;
+        this.docs.push(e.doc);
+        this.idx.push(0);
+        this.dns.push(dn + e.nest);
+        this.doffs.push(doff + e.offset);
+        continue;
+      }
+      let w: WorkE;
+      if (e.k === 0) {
+        w =
+          dn === 0 && doff === 0
+            ? e
+            : {
+                k: 0,
+                nest: e.nest + dn,
+                offset: e.offset + doff,
+                kind: e.kind,
+                text: e.text,
+                w: e.w,
+              };
+      } else if (e.k === 1) w = e;
+      else w = { k: 4, kind: e.kind, doc: e.doc, dn, doff };
+      this.cached = w;
+      return w;
+    }
+  }
+
+  /** Consume the element `peek` returned. */
+  skip(): void {
+    this.cached = undefined;
+    this.idx[this.idx.length - 1]!++;
+  }
+}
+
+function splitGroup(kind: GroupKind, g: FixedGroupE | PendingGroupE): Split {
+  const fixed = g.k === 4 ? fixupDoc(g.doc, g.dn, g.doff) : fixupDoc(g.doc, 0, 0);
   let a = 0;
   while (a < fixed.length && (isHardOrHardspace(fixed[a]!) || isComment(fixed[a]!))) a++;
   let b = fixed.length;
@@ -298,40 +350,43 @@ function splitGroup(kind: GroupKind, inner: Fixed): Split {
 }
 
 /** Push `items` so that the first of them is popped next. */
-function pushFront(work: FixedE[], items: Fixed): void {
+function pushFront(work: WorkE[], items: Fixed): void {
   for (let i = items.length - 1; i >= 0; i--) work.push(items[i]!);
 }
 
-/** Apply the shifts, then fix up (see above); the result is what `layout` takes. */
+/** Apply the shifts and fix up (see above); the result is what `layout` takes. */
 export function fixup(input: Doc): Fixed {
-  const shifted: FixedE[] = [];
-  applyShifts(input, 0, 0, shifted);
-  return fixupFixed(shifted);
+  return fixupDoc(input, 0, 0);
 }
 
 /**
- * The elements still to fix up are `front` (a stack: its top is next), then `input` from `at`:
- * only what is pushed back is copied, not the whole input of every group.
+ * The elements still to fix up are `work` (a stack: its top is next), then the cursor over
+ * the input: only what is pushed back is copied, not the whole input of every group.
  */
-function fixupFixed(input: Fixed): FixedE[] {
+function fixupDoc(input: Doc, dn: number, doff: number): FixedE[] {
   const out: FixedE[] = [];
-  const work: FixedE[] = [];
-  let at = 0;
+  const work: WorkE[] = [];
+  const cur = new Cursor(input, dn, doff);
   for (;;) {
-    let x: FixedE;
+    let x: WorkE;
     if (work.length > 0) x = work.pop()!;
-    else if (at < input.length) x = input[at++]!;
-    else break;
-    const y: FixedE | undefined = work.length > 0 ? work[work.length - 1] : input[at];
+    else {
+      const p = cur.peek();
+      if (p === undefined) break;
+      cur.skip();
+      x = p;
+    }
+    const fromWork = work.length > 0;
+    const y: WorkE | undefined = fromWork ? work[work.length - 1] : cur.peek();
     if (x.k === 1 && y?.k === 1) {
-      if (work.length > 0) work.pop();
-      else at++;
+      if (fromWork) work.pop();
+      else cur.skip();
       work.push({ k: 1, sp: mergeSpacing(x.sp, y.sp) });
       continue;
     }
     if (x.k === 0 && y?.k === 0 && x.kind === y.kind) {
-      if (work.length > 0) work.pop();
-      else at++;
+      if (fromWork) work.pop();
+      else cur.skip();
       work.push({
         k: 0,
         nest: x.nest,
@@ -342,18 +397,25 @@ function fixupFixed(input: Fixed): FixedE[] {
       });
       continue;
     }
-    if (x.k === 1 && x.sp === Sp.Hardspace && y?.k === 2) {
-      if (work.length > 0) work.pop();
-      else at++;
-      const doc: FixedE[] = [x];
-      for (const z of y.doc) doc.push(z);
-      work.push({ k: 2, kind: y.kind, doc });
+    const yGroup = y !== undefined && (y.k === 2 || y.k === 4);
+    if (x.k === 1 && x.sp === Sp.Hardspace && yGroup) {
+      if (fromWork) work.pop();
+      else cur.skip();
+      const g = y as FixedGroupE | PendingGroupE;
+      const doc: DocE[] = [x];
+      for (const z of g.doc) doc.push(z);
+      work.push(
+        g.k === 4
+          ? { k: 4, kind: g.kind, doc, dn: g.dn, doff: g.doff }
+          : { k: 4, kind: g.kind, doc, dn: 0, doff: 0 },
+      );
       continue;
     }
-    if (x.k === 1 && y?.k === 2) {
-      if (work.length > 0) work.pop();
-      else at++;
-      const { pre, body, post } = splitGroup(y.kind, y.doc);
+    if (x.k === 1 && yGroup) {
+      if (fromWork) work.pop();
+      else cur.skip();
+      const g = y as FixedGroupE | PendingGroupE;
+      const { pre, body, post } = splitGroup(g.kind, g);
       if (body.length === 0) {
         pushFront(work, post);
         pushFront(work, pre);
@@ -363,20 +425,20 @@ function fixupFixed(input: Fixed): FixedE[] {
         else {
           const head: FixedE[] = [x];
           for (const z of pre) head.push(z);
-          for (const z of fixupFixed(head)) out.push(z);
+          for (const z of fixupDoc(head, 0, 0)) out.push(z);
         }
-        out.push({ k: 2, kind: y.kind, doc: body });
+        out.push({ k: 2, kind: g.kind, doc: body });
         pushFront(work, post);
       }
       continue;
     }
-    if (x.k === 2) {
-      const { pre, body, post } = splitGroup(x.kind, x.doc);
+    if (x.k === 2 || x.k === 4) {
+      const { pre, body, post } = splitGroup(x.kind, x);
       if (body.length === 0) {
         pushFront(work, post);
         pushFront(work, pre);
       } else {
-        if (pre.length > 0) for (const z of fixupFixed(pre)) out.push(z);
+        if (pre.length > 0) for (const z of fixupDoc(pre, 0, 0)) out.push(z);
         out.push({ k: 2, kind: x.kind, doc: body });
         pushFront(work, post);
       }
