@@ -4,17 +4,20 @@
  * overwritten, deleted or shrunk; a failed install leaves only its log).
  *
  * The programs are the ones the emitted module builds (install-guest, prepare-disk, stop-guest,
- * shellcheck run at build), against the stand-in nixpkgs with its host tools taken from a copy of
- * /usr/bin in which `qemu-img` and `sync` are fault gates (support/gate.sh): the real tool, except
- * that the step the test names stops and waits, so a kill -9 lands exactly there. The install
- * unit's QEMU is replaced by support/installer-vm.sh, which does to the host's files what the
- * installer VM does (real qemu-io writes into the image-in-progress, the marker on the console
- * log); test/install/host-install.test.ts boots the real installer. Stop faults use a real QEMU
- * holding the image open with a real QMP socket. File systems are real (tmpfs for full disks).
+ * shellcheck run at build), against the stand-in nixpkgs with its host tools taken from a copy
+ * of /usr/bin in which `qemu-img`, `sync`, `ln` and `socat` are fault gates (support/gate.sh):
+ * the real tool, except that the step the test names stops and waits, so a kill -9 lands exactly
+ * there, or runs under strace, which SIGKILLs it at its Nth write or sync. The install unit's
+ * QEMU is replaced by support/installer-vm.sh, which does to the host's files what the installer
+ * VM does (real qemu-io writes into the image-in-progress, the marker on the console log), except
+ * in the case that kills the unit's real QEMU while it runs; test/install/host-install.test.ts
+ * boots the real installer. Stop faults use a real QEMU holding the image open with a real QMP
+ * socket. File systems are real (tmpfs for full disks).
  *
- * Every program runs in a process group of its own, standing for the unit's cgroup: killing the
- * main process and then the group is what systemd does when a unit's main process dies.
- * Everything runs as root here (the unprivileged runs are host-install's and unit-run's).
+ * Every program runs in a session of its own, standing for the unit's cgroup: killing the main
+ * process and then everything left in the session is what systemd does when a unit's main
+ * process dies. Everything runs as root here (the unprivileged runs are host-install's and
+ * unit-run's). A kill leaves the page cache intact, so these are process deaths, not lost writes.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -26,6 +29,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   symlinkSync,
   truncateSync,
@@ -167,7 +171,7 @@ describeWith(
 
     beforeAll(async () => {
       chmodSync(dir, 0o755);
-      // The stand-in's host tools: /usr/bin, with qemu-img, sync and socat behind the fault gate.
+      // The stand-in's host tools: /usr/bin, with qemu-img, sync, ln and socat behind the gate.
       bin = mkdtempSync(join(tmpdir(), "vmflake-faults-bin-"));
       chmodSync(bin, 0o755);
       const gate = join(bin, ".gate");
@@ -175,7 +179,7 @@ describeWith(
       chmodSync(gate, 0o755);
       for (const t of readdirSync("/usr/bin")) {
         symlinkSync(
-          ["qemu-img", "sync", "socat"].includes(t) ? gate : join("/usr/bin", t),
+          ["qemu-img", "sync", "ln", "socat"].includes(t) ? gate : join("/usr/bin", t),
           join(bin, t),
         );
       }
@@ -379,6 +383,9 @@ describeWith(
     }
 
     const INSTALL_STEPS = [
+      // The seed: the work directory and its seed directory made, the ISO link next.
+      "before-ln#1",
+      "after-ln#1",
       "before-qemu-img-create",
       "after-qemu-img-create",
       "installer-started",
@@ -388,6 +395,9 @@ describeWith(
       "after-qemu-img-check",
       "before-sync-image",
       "after-sync-image",
+      // Publishing: link(2) of the checked image to its name, then the directory's sync.
+      "before-ln#2",
+      "after-ln#2",
       "before-sync-dir",
     ];
     const TARGETS: Target[] = ["script", "tool", "power"];
@@ -405,6 +415,10 @@ describeWith(
             const killed = await kill(run, pid, target);
             const v = invariants(name, [run.pgid], before);
             if (target === "tool") v.push(...namesCause(name, killed, true));
+            // Once the link exists the install succeeded, whatever happens to its tools after.
+            if (target === "tool" && step === "after-ln#2" && killed.code !== 0) {
+              v.push(`${name}: a published image reported as a failed install: ${killed.stderr}`);
+            }
             // As systemd would: the unit again, only while there is no image (its condition).
             let again: Running | undefined;
             if (!existsSync(p.image)) {
@@ -924,25 +938,32 @@ describeWith(
                 let ended = false;
                 void run.done.then(() => (ended = true));
                 const inProgress = join(p.work, "disk.qcow2");
-                // QEMU has the image-in-progress open once it holds its write lock (qemu-img
-                // create holds one briefly too, hence QEMU's process first).
+                // QEMU has the image-in-progress open once one of its descriptors is that file
+                // (read from /proc: probing with qemu-img would take a lock QEMU can trip over).
                 const qemuPid = () =>
                   groupMembers(run.pgid).find((pid) => {
                     try {
-                      return readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(
-                        "qemu-system-x86_64\0",
-                      );
+                      if (
+                        !readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(
+                          "qemu-system-x86_64\0",
+                        )
+                      ) {
+                        return false;
+                      }
+                      return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+                        try {
+                          return readlinkSync(`/proc/${pid}/fd/${fd}`) === inProgress;
+                        } catch {
+                          return false;
+                        }
+                      });
                     } catch {
                       return false;
                     }
                   });
                 await waitUntil(
                   "QEMU to hold the image-in-progress",
-                  () =>
-                    ended ||
-                    (qemuPid() !== undefined &&
-                      existsSync(inProgress) &&
-                      spawnSync("qemu-img", ["info", "-f", "qcow2", inProgress]).status !== 0),
+                  () => ended || qemuPid() !== undefined,
                   STEP_TIMEOUT_MS,
                 );
                 const qemu = qemuPid();

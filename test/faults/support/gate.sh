@@ -1,5 +1,5 @@
 #!/bin/bash
-# A fault gate in front of one host tool (qemu-img, sync, socat): installed under the tool's own name in
+# A fault gate in front of one host tool (qemu-img, sync, ln, socat): installed under the tool's own name in
 # the test's stand-in of /usr/bin, it runs the real tool unchanged, and only when the test named
 # this step in VMFLAKE_FAULT_AT does it stop there (before or after the real tool), write its
 # pid to $VMFLAKE_FAULT_GATE/at and wait until the test kills it or creates $VMFLAKE_FAULT_GATE/go.
@@ -9,6 +9,8 @@ case $name in
   qemu-img) step=qemu-img-${1-} ;;
   # install-guest.sh runs "sync -- IMAGE-IN-PROGRESS" before publishing, "sync -- DIR" after.
   sync) case ${2-} in *.qcow2) step=sync-image ;; *) step=sync-dir ;; esac ;;
+  # Its first ln is the seed's link to the ISO, its second the publishing link(2).
+  ln) step="ln" ;;
   *) step=$name ;;
 esac
 # VMFLAKE_FAULT_AT is a step ("before-qemu-img-resize") or its Nth call ("before-socat#2").
