@@ -402,42 +402,72 @@ describeWith(
     ];
     const TARGETS: Target[] = ["script", "tool", "power"];
 
+    /** kill -9 of `target` at install step `step`, the unit again, the start: its violations. */
+    async function installFault(step: string, target: Target): Promise<string[]> {
+      const name = `install/${step}/${target}`;
+      reset();
+      const before = { bystander: sha(p.bystander) };
+      const { run, pid } = await startAt(p.install, step);
+      const killed = await kill(run, pid, target);
+      const v = invariants(name, [run.pgid], before);
+      if (target === "tool") v.push(...namesCause(name, killed, true));
+      // Once the link exists the install succeeded, whatever happens to its tools after.
+      if (target === "tool" && step === "after-ln#2" && killed.code !== 0) {
+        v.push(`${name}: a published image reported as a failed install: ${killed.stderr}`);
+      }
+      // As systemd would: the unit again, only while there is no image (its condition).
+      let again: Running | undefined;
+      if (!existsSync(p.image)) {
+        again = start(p.install);
+        const r = await again.done;
+        if (r.code !== 0) v.push(`${name}: the next install failed: ${r.stderr}`);
+      }
+      v.push(...invariants(`${name} (next install)`, again ? [again.pgid] : [], before));
+      if (!existsSync(p.image)) v.push(`${name}: no image after the next install`);
+      const next = start(p.prepare);
+      const r = await next.done;
+      if (r.code !== 0) v.push(`${name}: the next start failed: ${r.stderr}`);
+      record(name, v, `install/${step}`);
+      return v;
+    }
+
     it(
       "kill -9 at every install step, then the unit again: never a partial image, then installed",
       async () => {
         const violations: string[] = [];
         for (const step of INSTALL_STEPS) {
-          for (const target of TARGETS) {
-            const name = `install/${step}/${target}`;
-            reset();
-            const before = { bystander: sha(p.bystander) };
-            const { run, pid } = await startAt(p.install, step);
-            const killed = await kill(run, pid, target);
-            const v = invariants(name, [run.pgid], before);
-            if (target === "tool") v.push(...namesCause(name, killed, true));
-            // Once the link exists the install succeeded, whatever happens to its tools after.
-            if (target === "tool" && step === "after-ln#2" && killed.code !== 0) {
-              v.push(`${name}: a published image reported as a failed install: ${killed.stderr}`);
-            }
-            // As systemd would: the unit again, only while there is no image (its condition).
-            let again: Running | undefined;
-            if (!existsSync(p.image)) {
-              again = start(p.install);
-              const r = await again.done;
-              if (r.code !== 0) v.push(`${name}: the next install failed: ${r.stderr}`);
-            }
-            v.push(...invariants(`${name} (next install)`, again ? [again.pgid] : [], before));
-            if (!existsSync(p.image)) v.push(`${name}: no image after the next install`);
-            const next = start(p.prepare);
-            const r = await next.done;
-            if (r.code !== 0) v.push(`${name}: the next start failed: ${r.stderr}`);
-            record(name, v, name.slice(0, name.lastIndexOf("/")));
-            violations.push(...v);
-          }
+          for (const target of TARGETS) violations.push(...(await installFault(step, target)));
         }
         expect(violations).toEqual([]);
       },
       30 * STEP_TIMEOUT_MS,
+    );
+
+    // A larger random sweep for local runs: VMFLAKE_FAULT_COUNT=500 VMFLAKE_FAULT_SEED=7 picks
+    // that many (install step, target) faults, repeatable by seed; CI runs the full grid above.
+    const sweepCount = Number(process.env.VMFLAKE_FAULT_COUNT ?? "0");
+    it.runIf(sweepCount > 0)(
+      `a random sweep of ${sweepCount} install faults (seed ${process.env.VMFLAKE_FAULT_SEED ?? "1"})`,
+      async () => {
+        let state = Number(process.env.VMFLAKE_FAULT_SEED ?? "1") >>> 0 || 1;
+        // xorshift32: the same seed gives the same faults.
+        const next = (n: number) => {
+          state ^= state << 13;
+          state >>>= 0;
+          state ^= state >>> 17;
+          state ^= state << 5;
+          state >>>= 0;
+          return state % n;
+        };
+        const violations: string[] = [];
+        for (let i = 0; i < sweepCount; i++) {
+          const step = INSTALL_STEPS[next(INSTALL_STEPS.length)]!;
+          const target = TARGETS[next(TARGETS.length)]!;
+          violations.push(...(await installFault(step, target)));
+        }
+        expect(violations).toEqual([]);
+      },
+      sweepCount * STEP_TIMEOUT_MS,
     );
 
     const GROW_STEPS = [
