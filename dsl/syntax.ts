@@ -297,16 +297,22 @@ function lowerSel(key: NixAttrKey): Sel {
   return { t: "interp", expr: lower(key) };
 }
 
+/**
+ * Record a static binding path in `seen`; a repeated one is an error. A one-name path is its
+ * name (cheap: most paths are one name), longer ones their JSON, which starts with `[` and so
+ * never equals a one-name key (`s:` prefix).
+ */
+function claim(seen: Set<string>, path: readonly NixAttrKey[]): void {
+  for (const k of path) if (typeof k !== "string") return;
+  const key = path.length === 1 ? `s:${path[0] as string}` : JSON.stringify(path);
+  if (seen.has(key))
+    throw new NixDslError(`attribute ${(path as string[]).join(".")} is defined twice`);
+  seen.add(key);
+}
+
 function lowerBindings(bindings: readonly NixBinding[], inLet: boolean): Item<Binder>[] {
   const items: Item<Binder>[] = [];
   const seen = new Set<string>();
-  const claim = (path: readonly NixAttrKey[]): void => {
-    if (path.some((k) => typeof k !== "string")) return;
-    const key = JSON.stringify(path);
-    if (seen.has(key))
-      throw new NixDslError(`attribute ${(path as string[]).join(".")} is defined twice`);
-    seen.add(key);
-  };
   for (const b of bindings) {
     if (b.comment !== undefined && b.comment.length > 0) {
       b.comment.forEach(checkText);
@@ -316,7 +322,7 @@ function lowerBindings(bindings: readonly NixBinding[], inLet: boolean): Item<Bi
     }
     if (b.kind === "inherit") {
       if (b.names.length === 0) throw new NixDslError("inherit needs at least one name");
-      b.names.forEach((n) => claim([n]));
+      for (const name of b.names) claim(seen, [name]);
       items.push({
         t: "item",
         value: {
@@ -331,7 +337,7 @@ function lowerBindings(bindings: readonly NixBinding[], inLet: boolean): Item<Bi
     if (inLet && b.path.some((k) => typeof k !== "string")) {
       throw new NixDslError("dynamic attribute names are not allowed in let");
     }
-    claim(b.path);
+    claim(seen, b.path);
     items.push({
       t: "item",
       value: { t: "assign", sels: b.path.map(lowerSel), expr: lower(b.value) },
