@@ -168,6 +168,8 @@ describeWith(
       leaks: new Set<string>(),
     };
     const mounts: string[] = [];
+    /** The gates' directories, one per gated run. */
+    const gates: string[] = [];
 
     beforeAll(async () => {
       chmodSync(dir, 0o755);
@@ -239,6 +241,7 @@ describeWith(
       for (const m of mounts.reverse()) spawnSync("umount", ["-l", m]);
       rmSync(stateRoot, { recursive: true, force: true });
       if (bin !== "") rmSync(bin, { recursive: true, force: true });
+      for (const gate of gates) rmSync(gate, { recursive: true, force: true });
       const v = figures.violations;
       console.log(
         `fault figures: ${figures.faults} faults injected at ${figures.steps.size} distinct steps; ` +
@@ -329,6 +332,7 @@ describeWith(
       env: Record<string, string> = {},
     ): Promise<{ run: Running; pid: number; go: () => void }> {
       const gate = mkdtempSync(join(tmpdir(), "vmflake-gate-"));
+      gates.push(gate);
       const run = start(argv, { ...env, VMFLAKE_FAULT_GATE: gate, VMFLAKE_FAULT_AT: at });
       let ended = false;
       void run.done.then(() => (ended = true));
