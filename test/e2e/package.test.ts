@@ -5,33 +5,18 @@
  * dependencies (the local cache first).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import { SCAFFOLD } from "../../cli/init/scaffold.ts";
 import { REPO_ROOT } from "../support/build-cli.ts";
+import { snapshotDir } from "../support/snapshot-dir.ts";
 import { tempDir } from "../support/temp.ts";
 import { describeWith, nixEnv } from "../support/tools.ts";
 import { run, runOk } from "./npm-env.ts";
 
 const LONG = 600_000;
-
-/** Every file below `root` but node_modules/, with its content. */
-function snapshot(root: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir).sort()) {
-      if (entry === "node_modules") continue;
-      const full = join(dir, entry);
-      const st = statSync(full);
-      if (st.isDirectory()) walk(full);
-      else files[relative(root, full)] = `${st.mtimeMs} ${readFileSync(full, "utf8")}`;
-    }
-  };
-  walk(root);
-  return files;
-}
 
 describeWith(["npm", "npx", "nix-instantiate", "diff"], "vmflake from its packed tarball", () => {
   const tmp = tempDir("vmflake-e2e-");
@@ -116,7 +101,9 @@ describeWith(["npm", "npx", "nix-instantiate", "diff"], "vmflake from its packed
   it(
     "every emitted .nix file parses",
     () => {
-      const nixFiles = Object.keys(snapshot(repo)).filter((f) => f.endsWith(".nix"));
+      const nixFiles = Object.keys(snapshotDir(repo, ["node_modules"])).filter((f) =>
+        f.endsWith(".nix"),
+      );
       expect(nixFiles).toEqual(expect.arrayContaining(["flake.nix", "modules/myhost.nix"]));
       for (const f of nixFiles) {
         execFileSync("nix-instantiate", ["--parse", join(repo, f)], {
@@ -139,13 +126,13 @@ describeWith(["npm", "npx", "nix-instantiate", "diff"], "vmflake from its packed
       const line = lines.findIndex((l) => l.includes("memroy")) + 1;
       const col = lines[line - 1]!.indexOf("memroy") + 1;
       writeFileSync(file, bad);
-      const before = snapshot(repo);
+      const before = snapshotDir(repo, ["node_modules"]);
       try {
         const r = run("npx", ["--no", "tsx", "build.ts"], repo);
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(new RegExp(`^hosts\\.ts:${line}:${col} TS2561: .*'memroy'`, "m"));
         expect(r.stderr).toContain("hosts.ts has type errors; nothing was written.");
-        expect(snapshot(repo)).toEqual(before);
+        expect(snapshotDir(repo, ["node_modules"])).toEqual(before);
       } finally {
         writeFileSync(file, good);
       }
@@ -156,12 +143,12 @@ describeWith(["npm", "npx", "nix-instantiate", "diff"], "vmflake from its packed
   it(
     "init into the repository now there refuses, names every file, and changes nothing",
     () => {
-      const before = snapshot(repo);
+      const before = snapshotDir(repo, ["node_modules"]);
       const r = run("npx", ["--no", "vmflake", "init"], repo);
       expect(r.code).toBe(1);
       const names = SCAFFOLD.map((f) => f.path).join(", ");
       expect(r.stderr).toBe(`. already has ${names}; nothing was written.\n`);
-      expect(snapshot(repo)).toEqual(before);
+      expect(snapshotDir(repo, ["node_modules"])).toEqual(before);
     },
     LONG,
   );

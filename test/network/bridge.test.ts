@@ -19,7 +19,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import type { ResolvedGuest } from "../../lib/index.ts";
 import { waitForSocket, waitUntil, type QemuRun } from "../support/qemu-kit/qemu-process.ts";
 import { removeScratchDir, scratchDir } from "../support/temp.ts";
@@ -54,6 +54,7 @@ import {
   removeSystemUser,
   userIds,
 } from "./support/system-users.ts";
+import { cleanupSteps } from "../support/cleanup.ts";
 
 const tools = [
   "nix-instantiate",
@@ -117,7 +118,7 @@ describeWith(
     };
 
     /** Clean-up steps, run in reverse order whatever happened. */
-    const cleanup: (() => unknown)[] = [];
+    const cleanup = cleanupSteps("network test");
     let guests: readonly ResolvedGuest[];
     let net: HostNetwork;
     let hostNs: Netns;
@@ -276,18 +277,6 @@ describeWith(
             : " (no /dev/vhost-net on this kernel: vhost=on replaced by vhost=off)"),
       );
     }, 300_000);
-
-    afterAll(async () => {
-      const errors: unknown[] = [];
-      for (const step of cleanup.reverse()) {
-        try {
-          await step();
-        } catch (e) {
-          errors.push(e);
-        }
-      }
-      if (errors.length > 0) throw new AggregateError(errors, "network test clean-up failed");
-    });
 
     it("the module lists the NIC as the bridge's port; each guest's tap is made and attached by its own unit for the user its QEMU runs as", () => {
       expect(names.map((n) => n.length)).toEqual([12, 29]);

@@ -26,7 +26,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { build, REPO_ROOT } from "../support/build-cli.ts";
 import { parseExecLine } from "../support/exec-line.ts";
 import {
@@ -40,6 +40,7 @@ import { kitMarkers } from "../support/qemu-kit/guest-init.ts";
 import { kitGuest } from "../support/qemu-kit/guest.ts";
 import { waitUntil, warningLines } from "../support/qemu-kit/qemu-process.ts";
 import { qemuKitTools } from "../support/qemu-kit/test-guest.ts";
+import { cleanupSteps } from "../support/cleanup.ts";
 import { tempDir } from "../support/temp.ts";
 import { describeWith } from "../support/tools.ts";
 import { createNetns, type IpLink, type Netns } from "../network/support/netns.ts";
@@ -176,7 +177,7 @@ describeWith(
     const shutdownTimeout = { acpi: 60, deaf: 3 } as const;
     const dir = tempDir();
     const guests: Record<string, Guest> = {};
-    const cleanup: (() => unknown)[] = [];
+    const cleanup = cleanupSteps("unit test");
     let ns: Netns;
     let bridge: string;
 
@@ -311,18 +312,6 @@ export default defineHosts({ hosts: { testhost: {
       kitGuest("acpi");
       kitGuest("deaf");
     }, 300_000);
-
-    afterAll(async () => {
-      const errors: unknown[] = [];
-      for (const step of cleanup.reverse()) {
-        try {
-          await step();
-        } catch (e) {
-          errors.push(e);
-        }
-      }
-      if (errors.length > 0) throw new AggregateError(errors, "unit test clean-up failed");
-    });
 
     function asUserArgs(g: Guest): string[] {
       return [`--reuid=${g.user}`, `--regid=${g.group}`, "--init-groups"];
