@@ -1,6 +1,6 @@
 [
   ./modules/host.nix
-  ../shared
+  ../sibling
   /etc/hosts
   /.
   ./a-b+c_d.e

@@ -4,7 +4,7 @@ import * as n from "../../../../dsl/index.ts";
 export default {
   body: n.list([
     n.path("./modules/host.nix"),
-    n.path("../shared"),
+    n.path("../sibling"),
     n.path("/etc/hosts"),
     n.path("/"),
     n.path("./a-b+c_d.e"),
