@@ -45,5 +45,72 @@
         guest-bob = evalCheck "guest-bob" self.nixosConfigurations.bob;
       };
     formatter.x86_64-linux = nixpkgs.legacyPackages.x86_64-linux.nixfmt;
+    # Deploy targets for colmena: `colmenaHive = colmena.lib.makeHive vms.colmena;`. A host joins
+    # with its own configuration: `colmena.lib.makeHive (vms.colmena { hosts.study = ./study.nix; })`.
+    colmena =
+      {
+        hosts ? { },
+      }:
+      let
+        # vmflake's part of each host, joined to the configuration given for it.
+        hostNodes = {
+          study = configuration: {
+            imports = [
+              self.nixosModules.study
+              configuration
+            ];
+            deployment = {
+              targetHost = "study";
+              tags = [ "study" ];
+            };
+            # The node's name, unless the host's own configuration says otherwise.
+            networking.hostName = nixpkgs.lib.mkDefault "study";
+          };
+        };
+      in
+      {
+        meta.nixpkgs = import nixpkgs { system = "x86_64-linux"; };
+        alice = {
+          imports = [ ./modules/study/alice.nix ];
+          deployment = {
+            targetHost = "alice";
+            tags = [ "study" ];
+          };
+        };
+        bob = {
+          imports = [ ./modules/study/bob.nix ];
+          deployment = {
+            targetHost = "bob";
+            tags = [ "study" ];
+          };
+        };
+      }
+      // builtins.mapAttrs (name: hostNodes.${name}) hosts;
+    # Deploy targets for deploy-rs: `deploy.nodes = vms.lib.deployNodes { inherit deploy-rs; };`.
+    # A host joins with its own system: `hosts.study = self.nixosConfigurations.study;`.
+    lib.deployNodes =
+      {
+        deploy-rs,
+        hosts ? { },
+      }:
+      let
+        node = hostname: nixos: {
+          inherit hostname;
+          sshUser = "root";
+          profiles.system = {
+            user = "root";
+            path = deploy-rs.lib.${nixos.pkgs.stdenv.hostPlatform.system}.activate.nixos nixos;
+          };
+        };
+        # Where each host is reached.
+        hostnames = {
+          study = "study";
+        };
+      in
+      {
+        alice = node "alice" self.nixosConfigurations.alice;
+        bob = node "bob" self.nixosConfigurations.bob;
+      }
+      // builtins.mapAttrs (name: node hostnames.${name}) hosts;
   };
 }

@@ -1,11 +1,13 @@
 /**
  * `flake.nix`: the contract of docs/design.md — `nixosModules.<host>` (and `.default` for a single
  * host), `nixosConfigurations.<guest>`, `packages.<system>.installer-<host>` (the installer ISO),
- * `checks.<system>.*` that evaluate every module, and `formatter.<system>`.
+ * `checks.<system>.*` that evaluate every module, `formatter.<system>`, and the deploy targets
+ * (`colmena`, `lib.deployNodes`).
  */
 import * as n from "../../dsl/index.ts";
 import type { NixBinding, NixFile } from "../../dsl/index.ts";
 import type { ResolvedHost, ResolvedSpec } from "../model.ts";
+import { deployOutputs } from "./deploy.ts";
 import { STATE_VERSION, generatedHeader } from "./header.ts";
 import { GUEST_SYSTEMS_ARG, installerPackageName, offlineGuests } from "./installer.ts";
 import { guestModulePath, hostModulePath, installerModulePath } from "./paths.ts";
@@ -43,6 +45,7 @@ export function flakeFile(spec: ResolvedSpec, source: string): NixFile {
       n.bind(["formatter", system], n.select(nixpkgs, "legacyPackages", system, "nixfmt")),
     );
   }
+  outputs.push(...deployOutputs(spec));
   const names = spec.hosts.map((h) => h.name).join(", ");
   return {
     comment: generatedHeader(source, "the flake"),

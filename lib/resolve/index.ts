@@ -4,12 +4,14 @@
  *
  * One file per part of the description: host.ts, lan.ts, ipv4.ts, guest.ts (with config.ts, the
  * guest's own NixOS settings), state-version.ts; values.ts holds the checks hosts and guests
- * share, and unique.ts what must not clash across guests and hosts.
+ * share, unique.ts what must not clash across guests and hosts, deploy-names.ts the names the
+ * deploy targets reserve.
  */
 import { fieldList, isPlainObject, object, string } from "../fields.ts";
 import { DEFAULT_NIXPKGS, type ResolvedHost, type ResolvedSpec } from "../model.ts";
 import { Problems, SpecError, show } from "../problems.ts";
 import type { HostsSpec } from "../spec.ts";
+import { checkDeployNames } from "./deploy-names.ts";
 import { resolveHost } from "./host.ts";
 import { type Identities, checkUnique } from "./unique.ts";
 
@@ -53,6 +55,7 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     if (host !== undefined) hosts.push(host);
   }
   checkUnique(p, ids, hostsObj ?? {});
+  checkDeployNames(p, ids);
   if (p.list.length > 0) throw new SpecError(p.list);
   return { nixpkgs, hosts };
 }
