@@ -215,6 +215,13 @@ function prettyPart(p: Part): Doc {
   return p.t === "text" ? text(p.text) : prettyInterpolation(p.expr);
 }
 
+/**
+ * Leading white space as Haskell's `isSpace` sees it (what nixfmt's `Text.takeWhile isSpace`
+ * measures): tab to carriage return and the space separators (category Zs). Unlike JavaScript's
+ * `\s`, it excludes U+2028, U+2029 and U+FEFF, so text starting with those gets no offset.
+ */
+const HASKELL_SPACES = /^[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]*/;
+
 function prettyLine(parts: Line): Doc {
   const [first, second] = parts;
   if (parts.length === 1 && first!.t === "interp")
@@ -232,7 +239,7 @@ function prettyLine(parts: Line): Doc {
     );
   }
   if (first !== undefined && first.t === "text") {
-    const indentation = /^\s*/.exec(first.text)![0].length;
+    const indentation = HASKELL_SPACES.exec(first.text)![0].length;
     return cat(text(first.text), offset(indentation, catAll(parts.slice(1).map(prettyPart))));
   }
   return catAll(parts.map(prettyPart));
