@@ -117,8 +117,14 @@ function renderItems<T>(sep: Doc, items: readonly Item<T>[], pretty: (x: T) => D
   );
 }
 
+/**
+ * `[ … ]`: an empty list stays `[ ]` and a list of only comments is always expanded, whatever
+ * the separator (nixfmt's `renderList`; an empty call argument goes through here too).
+ */
 function renderList(itemSep: Doc, items: readonly Item<Term>[]): Doc {
-  return cat(text("["), surround(line, nest(renderItems(itemSep, items, prettyTermP))), text("]"));
+  const sep =
+    items.length === 0 ? hardspace : items.every((i) => i.t === "comments") ? hardline : line;
+  return cat(text("["), surround(sep, nest(renderItems(itemSep, items, prettyTermP))), text("]"));
 }
 
 function prettySet(wide: boolean, t: Extract<Term, { t: "set" }>): Doc {
