@@ -75,7 +75,11 @@ export interface ShiftE {
   readonly doc: Doc;
 }
 export type DocE = TextE | SpacingE | GroupE | ShiftE;
-export type Doc = readonly DocE[];
+/**
+ * A document: one element, or a sequence of documents (nested as built: concatenation shares
+ * its parts instead of copying them; `fixup` reads the sequence in order).
+ */
+export type Doc = DocE | readonly Doc[];
 
 /** Elements of a fixed-up document: shifts applied, so only texts, spacings and groups. */
 export type FixedE = TextE | SpacingE | FixedGroupE;
@@ -88,6 +92,8 @@ export type Fixed = readonly FixedE[];
 
 const EMPTY: Doc = [];
 
+const isSeq = (d: Doc): d is readonly Doc[] => Array.isArray(d);
+
 // ---------------------------------------------------------------------------------------------
 // Builders
 
@@ -95,15 +101,15 @@ function textE(kind: TextKind, t: string): TextE {
   return { k: 0, nest: 0, offset: 0, kind, text: t, w: textWidth(t) };
 }
 export function text(t: string): Doc {
-  return t === "" ? EMPTY : [textE(TextKind.Regular, t)];
+  return t === "" ? EMPTY : textE(TextKind.Regular, t);
 }
 export function comment(t: string): Doc {
-  return [textE(TextKind.Comment, t)];
+  return textE(TextKind.Comment, t);
 }
 export function trailing(t: string): Doc {
-  return [textE(TextKind.Trailing, t)];
+  return textE(TextKind.Trailing, t);
 }
-const spacing = (sp: number): Doc => [{ k: 1, sp }];
+const spacing = (sp: number): Doc => ({ k: 1, sp });
 export const softline_: Doc = spacing(Sp.Softbreak);
 export const line_: Doc = spacing(Sp.Break);
 export const softline: Doc = spacing(Sp.Softspace);
@@ -112,42 +118,39 @@ export const hardspace: Doc = spacing(Sp.Hardspace);
 export const hardline: Doc = spacing(Sp.Hardline);
 export const newline: Doc = spacing(Sp.Newlines + 1);
 
-/** Concatenate docs. */
+/** Concatenate docs (the parts are shared, not copied). */
 export function cat(...docs: Doc[]): Doc {
-  return catAll(docs);
+  return docs;
 }
 
 /** Concatenate a list of docs (any length: no argument spreading, so no stack limit). */
 export function catAll(docs: readonly Doc[]): Doc {
-  let n = 0;
-  for (const d of docs) n += d.length;
-  const out: DocE[] = new Array<DocE>(n);
-  let i = 0;
-  for (const d of docs) for (const e of d) out[i++] = e;
-  return out;
+  return docs;
 }
 
 export function group(doc: Doc, kind: GroupKind = GroupKind.Regular): Doc {
-  return [{ k: 2, kind, doc }];
+  return { k: 2, kind, doc };
 }
+
+const isEmpty = (doc: Doc): boolean => isSeq(doc) && doc.length === 0;
 
 /** Increase the nesting depth: one indentation step per line, however many nests open on it. */
 export function nest(doc: Doc): Doc {
-  return doc.length === 0 ? EMPTY : [{ k: 3, nest: 1, offset: 0, doc }];
+  return isEmpty(doc) ? EMPTY : { k: 3, nest: 1, offset: 0, doc };
 }
 
 /** Shift by a fixed number of columns, bypassing nesting rules (indented-string lines). */
 export function offset(n: number, doc: Doc): Doc {
-  return n === 0 || doc.length === 0 ? doc : [{ k: 3, nest: 0, offset: n, doc }];
+  return n === 0 || isEmpty(doc) ? doc : { k: 3, nest: 0, offset: n, doc };
 }
 
 export function join(sep: Doc, docs: readonly Doc[]): Doc {
   const parts: Doc[] = [];
-  docs.forEach((d, i) => {
+  for (let i = 0; i < docs.length; i++) {
     if (i > 0) parts.push(sep);
-    parts.push(d);
-  });
-  return catAll(parts);
+    parts.push(docs[i]!);
+  }
+  return parts;
 }
 
 export function surround(outside: Doc, inner: Doc): Doc {
@@ -190,35 +193,35 @@ export function unexpandSpacingDeep(doc: Doc, limit?: number): Doc | undefined {
 
 /** The budget left after appending the compact form of `doc` to `out`; negative on failure. */
 function unexpandInto(doc: Doc, dn: number, doff: number, budget: number, out: DocE[]): number {
-  for (let i = 0; i < doc.length; i++) {
-    if (budget < 0) return budget;
-    const e = doc[i]!;
-    if (e.k === 0) {
-      out.push(
-        dn === 0 && doff === 0
-          ? e
-          : {
-              k: 0,
-              nest: e.nest + dn,
-              offset: e.offset + doff,
-              kind: e.kind,
-              text: e.text,
-              w: e.w,
-            },
-      );
-      budget -= e.w;
-    } else if (e.k === 2) {
-      budget = unexpandInto(e.doc, dn, doff, budget, out);
-    } else if (e.k === 3) {
-      budget = unexpandInto(e.doc, dn + e.nest, doff + e.offset, budget, out);
-    } else if (e.sp === Sp.Hardspace || e.sp === Sp.Space || e.sp === Sp.Softspace) {
-      out.push(HARDSPACE_E);
-      budget -= 1;
-    } else if (e.sp !== Sp.Break && e.sp !== Sp.Softbreak) {
-      return -1;
+  if (isSeq(doc)) {
+    for (let i = 0; i < doc.length && budget >= 0; i++) {
+      budget = unexpandInto(doc[i]!, dn, doff, budget, out);
     }
+    return budget;
   }
-  return budget;
+  const e = doc;
+  if (e.k === 0) {
+    out.push(
+      dn === 0 && doff === 0
+        ? e
+        : {
+            k: 0,
+            nest: e.nest + dn,
+            offset: e.offset + doff,
+            kind: e.kind,
+            text: e.text,
+            w: e.w,
+          },
+    );
+    return budget - e.w;
+  }
+  if (e.k === 2) return unexpandInto(e.doc, dn, doff, budget, out);
+  if (e.k === 3) return unexpandInto(e.doc, dn + e.nest, doff + e.offset, budget, out);
+  if (e.sp === Sp.Hardspace || e.sp === Sp.Space || e.sp === Sp.Softspace) {
+    out.push(HARDSPACE_E);
+    return budget - 1;
+  }
+  return e.sp === Sp.Break || e.sp === Sp.Softbreak ? budget : -1;
 }
 
 export function mergeSpacing(a: number, b: number): number {
@@ -237,216 +240,175 @@ export function mergeSpacing(a: number, b: number): number {
 
 // ---------------------------------------------------------------------------------------------
 // fixup: move hard whitespace and comments out of group edges, merge neighbours, drop empties
+//
+// nixfmt defines fixup recursively over lists. Here it is one pass over the tree: each open
+// group has an output array (a level); an element read is appended to the innermost level,
+// merging with the level's last element where nixfmt's rules merge neighbours; when a group
+// ends, its leading and trailing hard spacing (and leading comments) move out to the parent,
+// where they merge in turn. Shift nodes are entered, their shift applied to the texts read.
 
-function simplifyGroup(kind: GroupKind, doc: Fixed): Fixed {
-  if (doc.length === 1) {
-    const only = doc[0]!;
-    if (only.k === 2 && only.kind === kind) return only.doc;
-  }
-  return doc;
-}
+/** One spacing element per kind below `Newlines` (merges reuse them instead of allocating). */
+const SPACINGS: readonly SpacingE[] = Array.from({ length: Sp.Emptyline + 1 }, (_, sp) => ({
+  k: 1 as const,
+  sp,
+}));
+const spacingE = (sp: number): SpacingE => SPACINGS[sp] ?? { k: 1, sp };
 
-interface Split {
-  readonly pre: Fixed;
-  readonly body: Fixed;
-  readonly post: Fixed;
-}
+// The levels of the pass (module state: fixup never re-enters itself). `sealedAt[l]` is the
+// length of level l's output below which nothing merges: nixfmt emits a text followed by a
+// group as final, so what that group moves out does not merge with the text.
+let levels: FixedE[][] = [];
+let kinds: GroupKind[] = [];
+let sealedAt: number[] = [];
 
-const NONE: Fixed = [];
-
-/**
- * A group read from the input, whose contents still carry the shift (`dn`, `doff`) of the
- * shift nodes around it: shifts are applied while fixing up, so the tree is copied once.
- */
-interface PendingGroupE {
-  readonly k: 4;
-  readonly kind: GroupKind;
-  readonly doc: Doc;
-  readonly dn: number;
-  readonly doff: number;
-}
-type WorkE = FixedE | PendingGroupE;
-
-/** Reads a doc element by element, entering shift nodes and applying their shift to texts. */
-class Cursor {
-  private readonly docs: Doc[];
-  private readonly idx: number[];
-  private readonly dns: number[];
-  private readonly doffs: number[];
-  private cached: WorkE | undefined = undefined;
-
-  constructor(doc: Doc, dn: number, doff: number) {
-    this.docs = [doc];
-    this.idx = [0];
-    this.dns = [dn];
-    this.doffs = [doff];
-  }
-
-  /** The next element (not consumed), or undefined at the end. */
-  peek(): WorkE | undefined {
-    if (this.cached !== undefined) return this.cached;
-    for (;;) {
-      const t = this.docs.length - 1;
-      if (t < 0) return undefined;
-      const d = this.docs[t]!;
-      const i = this.idx[t]!;
-      if (i >= d.length) {
-        this.docs.pop();
-        this.idx.pop();
-        this.dns.pop();
-        this.doffs.pop();
-        continue;
-      }
-      const e = d[i]!;
-      const dn = this.dns[t]!;
-      const doff = this.doffs[t]!;
-      if (e.k === 3) {
-        this.idx[t] = i + 1;
-        this.docs.push(e.doc);
-        this.idx.push(0);
-        this.dns.push(dn + e.nest);
-        this.doffs.push(doff + e.offset);
-        continue;
-      }
-      let w: WorkE;
-      if (e.k === 0) {
-        w =
-          dn === 0 && doff === 0
-            ? e
-            : {
-                k: 0,
-                nest: e.nest + dn,
-                offset: e.offset + doff,
-                kind: e.kind,
-                text: e.text,
-                w: e.w,
-              };
-      } else if (e.k === 1) w = e;
-      else w = { k: 4, kind: e.kind, doc: e.doc, dn, doff };
-      this.cached = w;
-      return w;
+/** Append `e` to `out`, merging it into the last element as nixfmt's fixup does. */
+function append(out: FixedE[], sealed: number, e: FixedE): void {
+  const n = out.length;
+  if (n > sealed) {
+    const last = out[n - 1]!;
+    if (e.k === 1 && last.k === 1) {
+      out[n - 1] = spacingE(mergeSpacing(last.sp, e.sp));
+      return;
+    }
+    if (e.k === 0 && last.k === 0 && last.kind === e.kind) {
+      // The nest and offset of the left text, as nixfmt merges them.
+      out[n - 1] = {
+        k: 0,
+        nest: last.nest,
+        offset: last.offset,
+        kind: last.kind,
+        text: last.text + e.text,
+        w: last.w + e.w,
+      };
+      return;
     }
   }
+  out.push(e);
+}
 
-  /** Consume the element `peek` returned. */
-  skip(): void {
-    this.cached = undefined;
-    this.idx[this.idx.length - 1]!++;
+/** A group starts: a hard space just before it moves inside; a text before it is final. */
+function openGroup(kind: GroupKind): void {
+  const top = levels.length - 1;
+  const out = levels[top]!;
+  const inner: FixedE[] = [];
+  const n = out.length;
+  if (n > sealedAt[top]!) {
+    const last = out[n - 1]!;
+    if (last.k === 1 && last.sp === Sp.Hardspace) {
+      out.pop();
+      inner.push(last);
+    }
   }
+  const m = out.length;
+  if (m > sealedAt[top]! && out[m - 1]!.k === 0) sealedAt[top] = m;
+  levels.push(inner);
+  kinds.push(kind);
+  sealedAt.push(0);
 }
 
-function splitGroup(kind: GroupKind, g: FixedGroupE | PendingGroupE): Split {
-  const fixed = g.k === 4 ? fixupDoc(g.doc, g.dn, g.doff) : fixupDoc(g.doc, 0, 0);
+/** A group ends: its edges move out to the parent; an empty group dissolves. */
+function closeGroup(): void {
+  const c = levels.pop()!;
+  const kind = kinds.pop()!;
+  sealedAt.pop();
+  const top = levels.length - 1;
+  const out = levels[top]!;
   let a = 0;
-  while (a < fixed.length && (isHardOrHardspace(fixed[a]!) || isComment(fixed[a]!))) a++;
-  let b = fixed.length;
-  while (b > a && isHardOrHardspace(fixed[b - 1]!)) b--;
-  // Most groups have nothing to move out: no copies then.
-  return {
-    pre: a === 0 ? NONE : fixed.slice(0, a),
-    body: simplifyGroup(kind, a === 0 && b === fixed.length ? fixed : fixed.slice(a, b)),
-    post: b === fixed.length ? NONE : fixed.slice(b),
-  };
-}
-
-/** Push `items` so that the first of them is popped next. */
-function pushFront(work: WorkE[], items: Fixed): void {
-  for (let i = items.length - 1; i >= 0; i--) work.push(items[i]!);
+  while (a < c.length && (isHardOrHardspace(c[a]!) || isComment(c[a]!))) a++;
+  let b = c.length;
+  while (b > a && isHardOrHardspace(c[b - 1]!)) b--;
+  for (let j = 0; j < a; j++) append(out, sealedAt[top]!, c[j]!);
+  if (b > a) {
+    let body: Fixed = a === 0 && b === c.length ? c : c.slice(a, b);
+    if (body.length === 1) {
+      const only = body[0]!;
+      if (only.k === 2 && only.kind === kind) body = only.doc;
+    }
+    out.push({ k: 2, kind, doc: body });
+  }
+  for (let j = b; j < c.length; j++) append(out, sealedAt[top]!, c[j]!);
 }
 
 /** Apply the shifts and fix up (see above); the result is what `layout` takes. */
 export function fixup(input: Doc): Fixed {
-  return fixupDoc(input, 0, 0);
-}
-
-/**
- * The elements still to fix up are `work` (a stack: its top is next), then the cursor over
- * the input: only what is pushed back is copied, not the whole input of every group.
- */
-function fixupDoc(input: Doc, dn: number, doff: number): FixedE[] {
-  const out: FixedE[] = [];
-  const work: WorkE[] = [];
-  const cur = new Cursor(input, dn, doff);
+  levels = [[]];
+  kinds = [GroupKind.Regular];
+  sealedAt = [0];
+  // The walk: a stack of (sequence, index, nest shift, offset shift, is a group's contents).
+  const docs: (readonly Doc[])[] = [];
+  const idxs: number[] = [];
+  const dns: number[] = [];
+  const doffs: number[] = [];
+  const grouped: boolean[] = [];
+  let doc: readonly Doc[] = isSeq(input) ? input : [input];
+  let i = 0;
+  let dn = 0;
+  let doff = 0;
+  let isGroup = false;
   for (;;) {
-    let x: WorkE;
-    if (work.length > 0) x = work.pop()!;
-    else {
-      const p = cur.peek();
-      if (p === undefined) break;
-      cur.skip();
-      x = p;
-    }
-    const fromWork = work.length > 0;
-    const y: WorkE | undefined = fromWork ? work[work.length - 1] : cur.peek();
-    if (x.k === 1 && y?.k === 1) {
-      if (fromWork) work.pop();
-      else cur.skip();
-      work.push({ k: 1, sp: mergeSpacing(x.sp, y.sp) });
+    if (i >= doc.length) {
+      if (docs.length === 0) break;
+      if (isGroup) closeGroup();
+      doc = docs.pop()!;
+      i = idxs.pop()!;
+      dn = dns.pop()!;
+      doff = doffs.pop()!;
+      isGroup = grouped.pop()!;
       continue;
     }
-    if (x.k === 0 && y?.k === 0 && x.kind === y.kind) {
-      if (fromWork) work.pop();
-      else cur.skip();
-      work.push({
-        k: 0,
-        nest: x.nest,
-        offset: x.offset,
-        kind: x.kind,
-        text: x.text + y.text,
-        w: x.w + y.w,
-      });
-      continue;
-    }
-    const yGroup = y !== undefined && (y.k === 2 || y.k === 4);
-    if (x.k === 1 && x.sp === Sp.Hardspace && yGroup) {
-      if (fromWork) work.pop();
-      else cur.skip();
-      const g = y as FixedGroupE | PendingGroupE;
-      const doc: DocE[] = [x];
-      for (const z of g.doc) doc.push(z);
-      work.push(
-        g.k === 4
-          ? { k: 4, kind: g.kind, doc, dn: g.dn, doff: g.doff }
-          : { k: 4, kind: g.kind, doc, dn: 0, doff: 0 },
+    const e = doc[i++]!;
+    if (isSeq(e)) {
+      // A sequence inside a sequence: read it in place, with the same shift.
+      docs.push(doc);
+      idxs.push(i);
+      dns.push(dn);
+      doffs.push(doff);
+      grouped.push(isGroup);
+      doc = e;
+      i = 0;
+      isGroup = false;
+    } else if (e.k === 0) {
+      const top = levels.length - 1;
+      append(
+        levels[top]!,
+        sealedAt[top]!,
+        dn === 0 && doff === 0
+          ? e
+          : {
+              k: 0,
+              nest: e.nest + dn,
+              offset: e.offset + doff,
+              kind: e.kind,
+              text: e.text,
+              w: e.w,
+            },
       );
-      continue;
-    }
-    if (x.k === 1 && yGroup) {
-      if (fromWork) work.pop();
-      else cur.skip();
-      const g = y as FixedGroupE | PendingGroupE;
-      const { pre, body, post } = splitGroup(g.kind, g);
-      if (body.length === 0) {
-        pushFront(work, post);
-        pushFront(work, pre);
-        work.push(x);
+    } else if (e.k === 1) {
+      const top = levels.length - 1;
+      append(levels[top]!, sealedAt[top]!, e);
+    } else {
+      docs.push(doc);
+      idxs.push(i);
+      dns.push(dn);
+      doffs.push(doff);
+      grouped.push(isGroup);
+      doc = isSeq(e.doc) ? e.doc : [e.doc];
+      i = 0;
+      if (e.k === 2) {
+        openGroup(e.kind);
+        isGroup = true;
       } else {
-        if (pre.length === 0) out.push(x);
-        else {
-          const head: FixedE[] = [x];
-          for (const z of pre) head.push(z);
-          for (const z of fixupDoc(head, 0, 0)) out.push(z);
-        }
-        out.push({ k: 2, kind: g.kind, doc: body });
-        pushFront(work, post);
+        dn += e.nest;
+        doff += e.offset;
+        isGroup = false;
       }
-      continue;
     }
-    if (x.k === 2 || x.k === 4) {
-      const { pre, body, post } = splitGroup(x.kind, x);
-      if (body.length === 0) {
-        pushFront(work, post);
-        pushFront(work, pre);
-      } else {
-        if (pre.length > 0) for (const z of fixupDoc(pre, 0, 0)) out.push(z);
-        out.push({ k: 2, kind: x.kind, doc: body });
-        pushFront(work, post);
-      }
-      continue;
-    }
-    out.push(x);
   }
-  return out;
+  const result = levels[0]!;
+  levels = [];
+  kinds = [];
+  sealedAt = [];
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
