@@ -88,7 +88,7 @@ async function build(argv: readonly string[], defaultOut: string, io: Io): Promi
     return 1;
   }
 
-  const wanted = wantedFiles(resolved, source);
+  const wanted = await wantedFiles(resolved, source);
   const changes = planChanges(out, wanted);
   const changed = changes.filter((c) => c.kind !== "unchanged");
   const where = relative(process.cwd(), out) || ".";
