@@ -6,6 +6,7 @@
 import * as build from "./build.ts";
 import * as dslPrint from "./dsl-print.ts";
 import * as hostEval from "./host-eval.ts";
+import * as nixosTypes from "./nixos-types.ts";
 
 interface Benchmark {
   readonly name: string;
@@ -16,6 +17,7 @@ const benchmarks: readonly Benchmark[] = [
   { name: "dsl-print", run: dslPrint.run },
   { name: "build", run: build.run },
   { name: "host-eval", run: hostEval.run },
+  { name: "nixos-types", run: nixosTypes.run },
 ];
 
 const only = process.argv.slice(2);

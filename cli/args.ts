@@ -6,10 +6,15 @@ export interface BuildOptions {
   readonly check: boolean;
   readonly diff: boolean;
   readonly typecheck: boolean;
+  /** Generate the NixOS option types first (`vmflake types`). */
+  readonly types: boolean;
+  /** With `types`: the nixpkgs checkout to read the options of (else flake.lock's). */
+  readonly nixpkgs: string | undefined;
   readonly help: boolean;
 }
 
 export const USAGE = `Usage: npx tsx build.ts [--hosts FILE] [--out DIR] [--check] [--diff] [--no-typecheck]
+                         [--types [--nixpkgs PATH]]
    or: npx vmflake build [the same options]
 
 Type-checks and validates the hosts file, then writes flake.nix and modules/ for it.
@@ -20,6 +25,9 @@ Type-checks and validates the hosts file, then writes flake.nix and modules/ for
   --check          write nothing; exit 1 and name every file that differs (for CI)
   --diff           write nothing; print a unified diff of what would change
   --no-typecheck   skip the TypeScript type check (validation still runs)
+  --types          first generate the types of the NixOS options of flake.lock's nixpkgs
+                   (as \`npx vmflake types\` does), which type a guest's \`config\`
+  --nixpkgs PATH   with --types: read the options of this nixpkgs checkout instead
   -h, --help       show this help
 
 Exit codes:
@@ -38,6 +46,8 @@ export function parseArgs(argv: readonly string[], defaultOut: string): BuildOpt
   let check = false;
   let diff = false;
   let typecheck = true;
+  let types = false;
+  let nixpkgs: string | undefined;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -62,6 +72,12 @@ export function parseArgs(argv: readonly string[], defaultOut: string): BuildOpt
       case "--no-typecheck":
         typecheck = false;
         break;
+      case "--types":
+        types = true;
+        break;
+      case "--nixpkgs":
+        nixpkgs = value();
+        break;
       case "-h":
       case "--help":
         help = true;
@@ -71,5 +87,8 @@ export function parseArgs(argv: readonly string[], defaultOut: string): BuildOpt
     }
   }
   if (check && diff) throw new UsageError("use --check or --diff, not both");
-  return { hosts, out, check, diff, typecheck, help };
+  if (nixpkgs !== undefined && !types) throw new UsageError("--nixpkgs goes with --types");
+  if (types && (check || diff))
+    throw new UsageError("--types writes files; not with --check or --diff");
+  return { hosts, out, check, diff, typecheck, types, nixpkgs, help };
 }

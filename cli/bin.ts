@@ -1,6 +1,7 @@
 /** The `vmflake` command: its subcommands `init` and `build` (bin/vmflake.js loads this file). */
 import { type Io, processIo, runBuild } from "./main.ts";
 import { runInit } from "./init/run-init.ts";
+import { runTypes } from "./types/run-types.ts";
 
 export const BIN_USAGE = `Usage: npx vmflake <command> [arguments]
 
@@ -8,6 +9,8 @@ Commands:
   init [DIR]         start a repository for your hosts in DIR (default: the current directory)
   build [OPTIONS]    build the flake from hosts.ts, as \`npx tsx build.ts\` does
                      (\`npx vmflake build --help\` lists the options)
+  types [OPTIONS]    generate TypeScript types for the NixOS options of your nixpkgs
+                     (\`npx vmflake types --help\` lists the options)
   help               show this help
 
 Exit codes: 0 done, 1 refused or invalid input, 2 wrong usage.
@@ -28,6 +31,8 @@ export async function main(
       return runInit(rest, io, cwd);
     case "build":
       return runBuild(rest, cwd, io);
+    case "types":
+      return runTypes(rest, io, cwd);
     case "help":
     case "-h":
     case "--help":

@@ -4,13 +4,15 @@
  * in-process with their own streams.
  */
 import { existsSync } from "node:fs";
-import { basename, relative, resolve } from "node:path";
+import { basename, dirname, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UsageError, USAGE, parseArgs } from "./args.ts";
 import { unifiedDiff } from "./diff.ts";
 import { type Change, planChanges } from "./output-plan.ts";
 import { changeList, guestTable } from "./summary.ts";
 import { typecheckFile } from "./typecheck.ts";
+import { readGenerated, staleReason } from "./types/generated-files.ts";
+import { generate } from "./types/run-types.ts";
 import { wantedFiles } from "./wanted-files.ts";
 import { applyChanges } from "./write-files.ts";
 import { SpecError, resolveSpec } from "../lib/index.ts";
@@ -58,8 +60,18 @@ async function build(argv: readonly string[], defaultOut: string, io: Io): Promi
   const out = resolve(opts.out);
   if (!existsSync(hostsFile)) throw new UsageError(`${opts.hosts} does not exist`);
 
+  if (opts.types) {
+    const nixpkgs = opts.nixpkgs === undefined ? undefined : resolve(opts.nixpkgs);
+    const code = generate({ dir: dirname(hostsFile), flakeDir: out, nixpkgs }, io);
+    if (code !== 0) return code;
+  }
+  // The NixOS option types and names `vmflake types` wrote beside the hosts file, if any.
+  const generated = readGenerated(dirname(hostsFile));
+  const stale = staleReason(generated, out);
+  if (stale !== undefined) io.stderr(`warning: ${stale}\n`);
+
   if (opts.typecheck) {
-    const diags = typecheckFile(hostsFile);
+    const diags = typecheckFile(hostsFile, generated.types === undefined ? [] : [generated.types]);
     if (diags.length > 0) {
       io.stderr(`${diags.join("\n")}\n\n${opts.hosts} has type errors; nothing was written.\n`);
       return 1;
@@ -77,7 +89,10 @@ async function build(argv: readonly string[], defaultOut: string, io: Io): Promi
   const source = basename(hostsFile);
   let resolved;
   try {
-    resolved = resolveSpec(spec);
+    resolved = resolveSpec(
+      spec,
+      generated.names === undefined ? {} : { nixosOptions: generated.names.options },
+    );
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
     const n = e.problems.length;

@@ -39,9 +39,9 @@ export const TSC_FLAGS = [
  * on @types/node, so a hosts file may use `node:fs` or `process.env` without the user installing
  * them; the file's own directory is not searched for types (it may have none).
  */
-export function tscArgs(file: string): string[] {
+export function tscArgs(file: string, extraFiles: readonly string[] = []): string[] {
   const typeRoots = dirname(dirname(require.resolve("@types/node/package.json")));
-  return [...TSC_FLAGS, "--typeRoots", typeRoots, "--types", "node", file];
+  return [...TSC_FLAGS, "--typeRoots", typeRoots, "--types", "node", file, ...extraFiles];
 }
 
 /** The JavaScript entry of the native compiler vmflake depends on (run it with `node`). */
@@ -57,9 +57,12 @@ function display(path: string): string {
   return rel.startsWith("..") ? path : rel;
 }
 
-/** Diagnostics for `file` (empty when it type-checks). */
-export function typecheckFile(file: string): Diagnostic[] {
-  const r = spawnSync(process.execPath, [findTsc(), ...tscArgs(file)], {
+/**
+ * Diagnostics for `file` (empty when it type-checks). `extraFiles` join the program: the
+ * generated NixOS option types, which type a guest's `config`.
+ */
+export function typecheckFile(file: string, extraFiles: readonly string[] = []): Diagnostic[] {
+  const r = spawnSync(process.execPath, [findTsc(), ...tscArgs(file, extraFiles)], {
     encoding: "utf8",
     cwd: dirname(file),
   });

@@ -109,7 +109,7 @@ export function list(p: Problems, value: unknown, path: string): readonly unknow
 }
 
 /** The known name nearest to `key` (edit distance ≤ 2), for "did you mean". */
-function closest(key: string, known: readonly string[]): string | undefined {
+export function closest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = 3;
   for (const k of known) {

@@ -19,7 +19,18 @@ export type {
   StaticIPv4,
 } from "./spec.ts";
 export { defineHosts } from "./spec.ts";
+export {
+  type GuestConfig,
+  type OptionNames,
+  mkAfter,
+  mkBefore,
+  mkDefault,
+  mkForce,
+  mkIf,
+  mkMerge,
+  mkOverride,
+} from "./nixos-config.ts";
 export type { ResolvedGuest, ResolvedHost, ResolvedSpec } from "./model.ts";
-export { resolveSpec } from "./resolve/index.ts";
+export { type ResolveOptions, resolveSpec } from "./resolve/index.ts";
 export { type Problem, SpecError } from "./problems.ts";
 export { type CopiedFile, emitFlake, type OutputFile, runtimeFiles } from "./emit/index.ts";

@@ -3,7 +3,7 @@
  * Every field is checked again at run time by `lib/resolve/` (unknown fields included), so a
  * typo is an error even when the editor did not catch it.
  */
-import type { NixValue } from "../dsl/index.ts";
+import type { GuestConfig } from "./nixos-config.ts";
 
 /** A size with an IEC unit: `512M`, `4G`, `1T` (K, M, G, T are powers of 1024). */
 export type Size = `${number}${"K" | "M" | "G" | "T"}`;
@@ -159,9 +159,10 @@ export interface GuestSpec {
   /**
    * The guest's own extra NixOS settings, as plain values or `vmflake/dsl` expressions. They are
    * a module of their own in the guest's system, merged by the module system, never dropped.
+   * Typed by the NixOS options of your nixpkgs once `npx vmflake types` has generated them.
    * @defaultValue `{}`
    */
-  readonly config?: { readonly [option: string]: NixValue };
+  readonly config?: GuestConfig;
 }
 
 /**

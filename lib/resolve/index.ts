@@ -9,10 +9,12 @@
  */
 import { fieldList, isPlainObject, object, string } from "../fields.ts";
 import { DEFAULT_NIXPKGS, type ResolvedHost, type ResolvedSpec } from "../model.ts";
-import { Problems, SpecError, show } from "../problems.ts";
+import { Problems, SpecError, joinPath, show } from "../problems.ts";
 import type { HostsSpec } from "../spec.ts";
 import { checkDeployNames } from "./deploy-names.ts";
+import type { OptionNames } from "../nixos-config.ts";
 import { resolveHost } from "./host.ts";
+import { optionPathProblems } from "./option-paths.ts";
 import { type Identities, checkUnique } from "./unique.ts";
 
 /** The fields of the description itself. */
@@ -22,11 +24,17 @@ export const TOP_FIELDS = fieldList<HostsSpec>()(["nixpkgs", "hosts"]);
 const FLAKE_URL =
   /^(github|gitlab|sourcehut|path|git\+https|git\+ssh|git\+file|https|tarball\+https|file|flake):[A-Za-z0-9._~:/?#@+=%,&-]+$/;
 
+/** What validation knows beyond the description itself. */
+export interface ResolveOptions {
+  /** The NixOS option names of the nixpkgs in use: guests' `config` is checked against them. */
+  readonly nixosOptions?: OptionNames;
+}
+
 /**
  * Check `input` (the default export of `hosts.ts`) and resolve every default.
  * @throws SpecError with every problem found.
  */
-export function resolveSpec(input: unknown): ResolvedSpec {
+export function resolveSpec(input: unknown, options: ResolveOptions = {}): ResolvedSpec {
   const p = new Problems();
   const top = object(p, input, "", TOP_FIELDS);
   if (top === undefined) throw new SpecError(p.list);
@@ -56,6 +64,26 @@ export function resolveSpec(input: unknown): ResolvedSpec {
   }
   checkUnique(p, ids, hostsObj ?? {});
   checkDeployNames(p, ids);
+  if (options.nixosOptions !== undefined) {
+    for (const [at, config] of guestConfigs(hostsObj ?? {})) {
+      optionPathProblems(p, config, at, options.nixosOptions);
+    }
+  }
   if (p.list.length > 0) throw new SpecError(p.list);
   return { nixpkgs, hosts };
+}
+
+/** Every guest's `config` in the description as written, with its path (invalid guests too). */
+function guestConfigs(hosts: { readonly [name: string]: unknown }): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const [h, host] of Object.entries(hosts)) {
+    const guests = isPlainObject(host) ? host.guests : undefined;
+    if (!isPlainObject(guests)) continue;
+    for (const [g, guest] of Object.entries(guests)) {
+      if (isPlainObject(guest) && guest.config !== undefined) {
+        out.push([`${joinPath(joinPath(joinPath("hosts", h), "guests"), g)}.config`, guest.config]);
+      }
+    }
+  }
+  return out;
 }
