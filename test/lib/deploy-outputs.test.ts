@@ -4,48 +4,45 @@
  * Only the targets' own attributes are read, never a system; test/nixos/deploy-targets.test.ts
  * hands the same outputs to the real colmena and deploy-rs.
  */
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, expect, it } from "vitest";
-import { build, REPO_ROOT } from "../support/build-cli.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { buildFlake, removeBuiltFlakes } from "../nixos/support.ts";
 import { evalJson, flakeOutputs, nixRun } from "../support/nix.ts";
-import { tempDir } from "../support/temp.ts";
 import { describeWith } from "../support/tools.ts";
 
-const lib = JSON.stringify(join(REPO_ROOT, "lib", "index.ts"));
-
 describeWith(["nix-instantiate"], "deploy targets in the flake (stand-in nixpkgs)", () => {
-  const dir = tempDir();
-  const out = join(dir, "flake");
+  let out = "";
   beforeAll(async () => {
-    writeFileSync(
-      join(dir, "hosts.ts"),
-      `import { defineHosts } from ${lib};
-export default defineHosts({
-  hosts: {
-    study: {
-      lan: { nic: "enp0s31f6", bridge: "vbridge0" },
-      stateVersion: "26.05",
-      guests: {
-        alice: { memory: "1G", disk: "4G" },
-        bob: { memory: "1G", disk: "4G",
-          ipv4: { addresses: ["192.168.1.20/24", "192.168.1.21/24"], gateway: "192.168.1.1" } },
-      },
-    },
-    lab: {
-      system: "aarch64-linux",
-      lan: { nic: "eno1", bridge: "br0", address: { addresses: ["10.0.0.2/24"], gateway: "10.0.0.1" } },
-      stateVersion: "26.05",
-      guests: { carol: { memory: "512M", disk: "4G" } },
-    },
-  },
-});
-`,
-    );
-    const r = await build(["--hosts", join(dir, "hosts.ts"), "--out", out, "--no-typecheck"]);
-    expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
+    out = (
+      await buildFlake({
+        hosts: {
+          study: {
+            lan: { nic: "enp0s31f6", bridge: "vbridge0" },
+            stateVersion: "26.05",
+            guests: {
+              alice: { memory: "1G", disk: "4G" },
+              bob: {
+                memory: "1G",
+                disk: "4G",
+                ipv4: { addresses: ["192.168.1.20/24", "192.168.1.21/24"], gateway: "192.168.1.1" },
+              },
+            },
+          },
+          lab: {
+            system: "aarch64-linux",
+            lan: {
+              nic: "eno1",
+              bridge: "br0",
+              address: { addresses: ["10.0.0.2/24"], gateway: "10.0.0.1" },
+            },
+            stateVersion: "26.05",
+            guests: { carol: { memory: "512M", disk: "4G" } },
+          },
+        },
+      })
+    ).dir;
   });
+  afterAll(removeBuiltFlakes);
 
   const evalIn = <T>(body: string): T => evalJson<T>(`let o = ${flakeOutputs(out)}; in ${body}`);
 
