@@ -76,10 +76,11 @@ export interface ShiftE {
 }
 export type DocE = TextE | SpacingE | GroupE | ShiftE;
 /**
- * A document: one element, or a sequence of documents (nested as built: concatenation shares
- * its parts instead of copying them; `fixup` reads the sequence in order).
+ * A document: one element, a string (regular text, the common case, kept as is: no object per
+ * token), or a sequence of documents (nested as built: concatenation shares its parts instead
+ * of copying them; `fixup` reads the sequence in order).
  */
-export type Doc = DocE | readonly Doc[];
+export type Doc = string | DocE | readonly Doc[];
 
 /** Elements of a fixed-up document: shifts applied, so only texts, spacings and groups. */
 export type FixedE = TextE | SpacingE | FixedGroupE;
@@ -97,11 +98,11 @@ const isSeq = (d: Doc): d is readonly Doc[] => Array.isArray(d);
 // ---------------------------------------------------------------------------------------------
 // Builders
 
-function textE(kind: TextKind, t: string): TextE {
-  return { k: 0, nest: 0, offset: 0, kind, text: t, w: textWidth(t) };
+function textE(kind: TextKind, t: string, nest = 0, offset = 0): TextE {
+  return { k: 0, nest, offset, kind, text: t, w: textWidth(t) };
 }
 export function text(t: string): Doc {
-  return t === "" ? EMPTY : textE(TextKind.Regular, t);
+  return t === "" ? EMPTY : t;
 }
 export function comment(t: string): Doc {
   return textE(TextKind.Comment, t);
@@ -186,18 +187,22 @@ const HARDSPACE_E: SpacingE = { k: 1, sp: Sp.Hardspace };
  * texts kept, since the groups and shift nodes around them are dropped.
  */
 export function unexpandSpacingDeep(doc: Doc, limit?: number): Doc | undefined {
-  const out: DocE[] = [];
+  const out: Doc[] = [];
   const budget = unexpandInto(doc, 0, 0, limit ?? Infinity, out);
   return budget < 0 ? undefined : out;
 }
 
 /** The budget left after appending the compact form of `doc` to `out`; negative on failure. */
-function unexpandInto(doc: Doc, dn: number, doff: number, budget: number, out: DocE[]): number {
+function unexpandInto(doc: Doc, dn: number, doff: number, budget: number, out: Doc[]): number {
   if (isSeq(doc)) {
     for (let i = 0; i < doc.length && budget >= 0; i++) {
       budget = unexpandInto(doc[i]!, dn, doff, budget, out);
     }
     return budget;
+  }
+  if (typeof doc === "string") {
+    out.push(dn === 0 && doff === 0 ? doc : textE(TextKind.Regular, doc, dn, doff));
+    return budget - textWidth(doc);
   }
   const e = doc;
   if (e.k === 0) {
@@ -254,45 +259,80 @@ const SPACINGS: readonly SpacingE[] = Array.from({ length: Sp.Emptyline + 1 }, (
 }));
 const spacingE = (sp: number): SpacingE => SPACINGS[sp] ?? { k: 1, sp };
 
-// The levels of the pass (module state: fixup never re-enters itself). `sealedAt[l]` is the
-// length of level l's output below which nothing merges: nixfmt emits a text followed by a
-// group as final, so what that group moves out does not merge with the text.
-let levels: FixedE[][] = [];
+/** A text fixup creates: its own object, so merging a neighbour into it can update it. */
+interface OwnTextE {
+  k: 0;
+  nest: number;
+  offset: number;
+  kind: TextKind;
+  text: string;
+  w: number;
+}
+
+// The levels of the pass (module state: fixup never re-enters itself), one output array per
+// open group, reused at each depth (a group's body is sliced out at its exact size).
+// `sealedAt[l]` is the length of level l's output below which nothing merges: nixfmt emits a
+// text followed by a group as final, so what that group moves out does not merge with it.
+const pool: FixedE[][] = [];
+let depth = 0;
 let kinds: GroupKind[] = [];
 let sealedAt: number[] = [];
 
-/** Append `e` to `out`, merging it into the last element as nixfmt's fixup does. */
-function append(out: FixedE[], sealed: number, e: FixedE): void {
+/** Append a text to level `out`, merging it into a text of its kind just before it. */
+function appendText(
+  out: FixedE[],
+  sealed: number,
+  kind: TextKind,
+  t: string,
+  w: number,
+  nest: number,
+  off: number,
+): void {
   const n = out.length;
   if (n > sealed) {
     const last = out[n - 1]!;
-    if (e.k === 1 && last.k === 1) {
-      out[n - 1] = spacingE(mergeSpacing(last.sp, e.sp));
-      return;
-    }
-    if (e.k === 0 && last.k === 0 && last.kind === e.kind) {
+    if (last.k === 0 && last.kind === kind) {
       // The nest and offset of the left text, as nixfmt merges them.
-      out[n - 1] = {
-        k: 0,
-        nest: last.nest,
-        offset: last.offset,
-        kind: last.kind,
-        text: last.text + e.text,
-        w: last.w + e.w,
-      };
+      const own = last as OwnTextE;
+      own.text += t;
+      own.w += w;
       return;
     }
   }
+  const e: OwnTextE = { k: 0, nest, offset: off, kind, text: t, w };
   out.push(e);
+}
+
+/** Append `e` (moved out of a group: already fixup's own) to `out`, merging as nixfmt does. */
+function append(out: FixedE[], sealed: number, e: FixedE): void {
+  if (e.k === 0) {
+    const n = out.length;
+    const last = n > sealed ? out[n - 1]! : undefined;
+    if (last !== undefined && last.k === 0 && last.kind === e.kind) {
+      appendText(out, sealed, e.kind, e.text, e.w, 0, 0);
+    } else out.push(e);
+  } else if (e.k === 1) appendSpacing(out, sealed, e.sp);
+  else out.push(e);
+}
+
+function appendSpacing(out: FixedE[], sealed: number, sp: number): void {
+  const n = out.length;
+  if (n > sealed) {
+    const last = out[n - 1]!;
+    if (last.k === 1) {
+      out[n - 1] = spacingE(mergeSpacing(last.sp, sp));
+      return;
+    }
+  }
+  out.push(spacingE(sp));
 }
 
 /** A group starts: a hard space just before it moves inside; a text before it is final. */
 function openGroup(kind: GroupKind): void {
-  const top = levels.length - 1;
-  const out = levels[top]!;
-  const inner: FixedE[] = [];
+  const out = pool[depth]!;
+  const inner = pool[depth + 1] ?? (pool[depth + 1] = []);
   const n = out.length;
-  if (n > sealedAt[top]!) {
+  if (n > sealedAt[depth]!) {
     const last = out[n - 1]!;
     if (last.k === 1 && last.sp === Sp.Hardspace) {
       out.pop();
@@ -300,114 +340,63 @@ function openGroup(kind: GroupKind): void {
     }
   }
   const m = out.length;
-  if (m > sealedAt[top]! && out[m - 1]!.k === 0) sealedAt[top] = m;
-  levels.push(inner);
+  if (m > sealedAt[depth]! && out[m - 1]!.k === 0) sealedAt[depth] = m;
+  depth++;
   kinds.push(kind);
   sealedAt.push(0);
 }
 
 /** A group ends: its edges move out to the parent; an empty group dissolves. */
 function closeGroup(): void {
-  const c = levels.pop()!;
+  const c = pool[depth]!;
   const kind = kinds.pop()!;
   sealedAt.pop();
-  const top = levels.length - 1;
-  const out = levels[top]!;
+  depth--;
+  const out = pool[depth]!;
+  const sealed = sealedAt[depth]!;
   let a = 0;
   while (a < c.length && (isHardOrHardspace(c[a]!) || isComment(c[a]!))) a++;
   let b = c.length;
   while (b > a && isHardOrHardspace(c[b - 1]!)) b--;
-  for (let j = 0; j < a; j++) append(out, sealedAt[top]!, c[j]!);
+  for (let j = 0; j < a; j++) append(out, sealed, c[j]!);
   if (b > a) {
-    let body: Fixed = a === 0 && b === c.length ? c : c.slice(a, b);
-    if (body.length === 1) {
-      const only = body[0]!;
-      if (only.k === 2 && only.kind === kind) body = only.doc;
-    }
+    const only = c[a]!;
+    const body = b === a + 1 && only.k === 2 && only.kind === kind ? only.doc : c.slice(a, b);
     out.push({ k: 2, kind, doc: body });
   }
-  for (let j = b; j < c.length; j++) append(out, sealedAt[top]!, c[j]!);
+  for (let j = b; j < c.length; j++) append(out, sealedAt[depth]!, c[j]!);
+  c.length = 0;
+}
+
+/** Read `d` in order into the levels, applying the shift (`dn`, `doff`) of the nodes around it. */
+function walk(d: Doc, dn: number, doff: number): void {
+  if (typeof d === "string") {
+    appendText(pool[depth]!, sealedAt[depth]!, TextKind.Regular, d, textWidth(d), dn, doff);
+  } else if (isSeq(d)) {
+    for (let i = 0; i < d.length; i++) walk(d[i]!, dn, doff);
+  } else if (d.k === 0) {
+    appendText(pool[depth]!, sealedAt[depth]!, d.kind, d.text, d.w, d.nest + dn, d.offset + doff);
+  } else if (d.k === 1) {
+    appendSpacing(pool[depth]!, sealedAt[depth]!, d.sp);
+  } else if (d.k === 2) {
+    openGroup(d.kind);
+    walk(d.doc, dn, doff);
+    closeGroup();
+  } else {
+    walk(d.doc, dn + d.nest, doff + d.offset);
+  }
 }
 
 /** Apply the shifts and fix up (see above); the result is what `layout` takes. */
 export function fixup(input: Doc): Fixed {
-  levels = [[]];
+  for (const level of pool) level.length = 0;
+  if (pool.length === 0) pool.push([]);
+  depth = 0;
   kinds = [GroupKind.Regular];
   sealedAt = [0];
-  // The walk: a stack of (sequence, index, nest shift, offset shift, is a group's contents).
-  const docs: (readonly Doc[])[] = [];
-  const idxs: number[] = [];
-  const dns: number[] = [];
-  const doffs: number[] = [];
-  const grouped: boolean[] = [];
-  let doc: readonly Doc[] = isSeq(input) ? input : [input];
-  let i = 0;
-  let dn = 0;
-  let doff = 0;
-  let isGroup = false;
-  for (;;) {
-    if (i >= doc.length) {
-      if (docs.length === 0) break;
-      if (isGroup) closeGroup();
-      doc = docs.pop()!;
-      i = idxs.pop()!;
-      dn = dns.pop()!;
-      doff = doffs.pop()!;
-      isGroup = grouped.pop()!;
-      continue;
-    }
-    const e = doc[i++]!;
-    if (isSeq(e)) {
-      // A sequence inside a sequence: read it in place, with the same shift.
-      docs.push(doc);
-      idxs.push(i);
-      dns.push(dn);
-      doffs.push(doff);
-      grouped.push(isGroup);
-      doc = e;
-      i = 0;
-      isGroup = false;
-    } else if (e.k === 0) {
-      const top = levels.length - 1;
-      append(
-        levels[top]!,
-        sealedAt[top]!,
-        dn === 0 && doff === 0
-          ? e
-          : {
-              k: 0,
-              nest: e.nest + dn,
-              offset: e.offset + doff,
-              kind: e.kind,
-              text: e.text,
-              w: e.w,
-            },
-      );
-    } else if (e.k === 1) {
-      const top = levels.length - 1;
-      append(levels[top]!, sealedAt[top]!, e);
-    } else {
-      docs.push(doc);
-      idxs.push(i);
-      dns.push(dn);
-      doffs.push(doff);
-      grouped.push(isGroup);
-      doc = isSeq(e.doc) ? e.doc : [e.doc];
-      i = 0;
-      if (e.k === 2) {
-        openGroup(e.kind);
-        isGroup = true;
-      } else {
-        dn += e.nest;
-        doff += e.offset;
-        isGroup = false;
-      }
-    }
-  }
-  const result = levels[0]!;
-  levels = [];
-  kinds = [];
-  sealedAt = [];
+  walk(input, 0, 0);
+  const result = pool[0]!.slice();
+  pool[0]!.length = 0;
   return result;
 }
 
