@@ -58,12 +58,19 @@ function escapeDollarRuns(tokens: string[], dollarEscape: string): void {
   }
 }
 
+/** Characters `escapeDoubleQuoted` may change; text without them is returned as it is. */
+const DOUBLE_QUOTED_SPECIAL = /[\\"\n\r\t$]/;
+/** Characters `escapeIndentedLine` may change. */
+const INDENTED_SPECIAL = /['\r$]/;
+
 /**
  * Escape literal text for a `"…"` string. `nextIsInterpolation` tells whether a real `${`
  * follows (so a trailing odd run of `$` needs its last one escaped: `\$${x}`).
  */
 export function escapeDoubleQuoted(text: string, nextIsInterpolation: boolean): string {
   checkText(text);
+  // Most text has nothing to escape: no per-character work then.
+  if (!DOUBLE_QUOTED_SPECIAL.test(text)) return text;
   const tokens: string[] = [];
   for (const c of text) {
     switch (c) {
@@ -103,6 +110,7 @@ export function escapeIndentedLine(
   after: "interpolation" | "close" | "newline",
 ): string {
   checkText(text);
+  if (!INDENTED_SPECIAL.test(text)) return text;
   const tokens: string[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;

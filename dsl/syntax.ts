@@ -298,21 +298,27 @@ function lowerSel(key: NixAttrKey): Sel {
 }
 
 /**
- * Record a static binding path in `seen`; a repeated one is an error. A one-name path is its
- * name (cheap: most paths are one name), longer ones their JSON, which starts with `[` and so
- * never equals a one-name key (`s:` prefix).
+ * Record a static binding path in `seen`; a repeated one is an error. A one-name path is kept
+ * as its name in `seen.names` (cheap: most paths are one name), longer ones as their JSON in
+ * `seen.paths`.
  */
-function claim(seen: Set<string>, path: readonly NixAttrKey[]): void {
+function claim(seen: Seen, path: readonly NixAttrKey[]): void {
   for (const k of path) if (typeof k !== "string") return;
-  const key = path.length === 1 ? `s:${path[0] as string}` : JSON.stringify(path);
-  if (seen.has(key))
+  const set = path.length === 1 ? seen.names : seen.paths;
+  const key = path.length === 1 ? (path[0] as string) : JSON.stringify(path);
+  if (set.has(key))
     throw new NixDslError(`attribute ${(path as string[]).join(".")} is defined twice`);
-  seen.add(key);
+  set.add(key);
+}
+
+interface Seen {
+  readonly names: Set<string>;
+  readonly paths: Set<string>;
 }
 
 function lowerBindings(bindings: readonly NixBinding[], inLet: boolean): Item<Binder>[] {
   const items: Item<Binder>[] = [];
-  const seen = new Set<string>();
+  const seen: Seen = { names: new Set(), paths: new Set() };
   for (const b of bindings) {
     if (b.comment !== undefined && b.comment.length > 0) {
       b.comment.forEach(checkText);
