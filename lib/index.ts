@@ -17,6 +17,7 @@ export type {
   Size,
   StateVersion,
   StaticIPv4,
+  UsbDeviceSpec,
 } from "./spec.ts";
 export { defineHosts } from "./spec.ts";
 export {

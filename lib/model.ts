@@ -47,6 +47,23 @@ export interface ResolvedGuest {
   readonly diskSerial: string;
   /** The first install (`qemu-guest-<name>-install.service`). */
   readonly install: ResolvedInstall;
+  /** Host devices handed to the guest; absent when it has none. */
+  readonly passthrough?: ResolvedPassthrough;
+}
+
+/** PCI and USB devices of the host handed to one guest. */
+export interface ResolvedPassthrough {
+  /** PCI addresses, lowercase `DDDD:BB:DD.F`. */
+  readonly pci: readonly string[];
+  readonly usb: readonly ResolvedUsbDevice[];
+}
+
+/** A USB device by IDs (four lowercase hex digits), optionally only on one bus and port. */
+export interface ResolvedUsbDevice {
+  readonly vendor: string;
+  readonly product: string;
+  readonly bus?: number;
+  readonly port?: string;
 }
 
 export interface ResolvedInstall {
@@ -77,6 +94,8 @@ export interface ResolvedHost {
     readonly bypassHostFirewall: boolean;
   };
   readonly stateDir: string;
+  /** The IOMMU kernel parameters for PCI passthrough; absent: the runtime's `auto`. */
+  readonly iommu?: "intel" | "amd" | "none";
   readonly guests: readonly ResolvedGuest[];
 }
 

@@ -88,8 +88,30 @@ export interface HostSpec {
    * @defaultValue none
    */
   readonly stateVersion?: StateVersion;
+  /**
+   * The IOMMU kernel parameters PCI passthrough needs (only set when a guest has `pci`): `"intel"`
+   * (`intel_iommu=on iommu=pt`), `"amd"` (`iommu=pt`; AMD-Vi is on when the firmware enables it)
+   * or `"none"` (you set them yourself).
+   * @defaultValue the CPU vendor whose microcode updates the host's hardware-configuration.nix turns on
+   */
+  readonly iommu?: "intel" | "amd" | "none";
   /** Guests by name (each guest's hostname: unique across all hosts). */
   readonly guests: { readonly [name: string]: GuestSpec };
+}
+
+/** A USB device of the host, handed to one guest: `{ vendor: "046d", product: "c52b" }`. */
+export interface UsbDeviceSpec {
+  /** Vendor ID, four hex digits as `lsusb` prints them before the colon, e.g. `"046d"`. */
+  readonly vendor: string;
+  /** Product ID, four hex digits as `lsusb` prints them after the colon, e.g. `"c52b"`. */
+  readonly product: string;
+  /** Only the device on this USB bus (`lsusb`'s `Bus 001` is 1), 1–255. @defaultValue any bus */
+  readonly bus?: number;
+  /**
+   * Only the device on this port of `bus`: `"2"`, or `"1.4"` behind a hub (`lsusb -t`); needs
+   * `bus`. @defaultValue any port
+   */
+  readonly port?: string;
 }
 
 /** One QEMU/KVM guest. */
@@ -156,6 +178,20 @@ export interface GuestSpec {
   readonly stateVersion?: StateVersion;
   /** A static address for the guest; otherwise it uses DHCP. @defaultValue DHCP */
   readonly ipv4?: StaticIPv4;
+  /**
+   * PCI devices of the host handed to this guest with VFIO, by address as `lspci -D` prints it
+   * (`DDDD:BB:DD.F`), e.g. `["0000:01:00.0"]`. Before the guest starts, each is bound to vfio-pci;
+   * a device the host is using (a network interface that is up, a mounted disk) is refused. Needs
+   * the IOMMU on in the firmware; see the README on which devices are safe to hand over.
+   * @defaultValue `[]`
+   */
+  readonly pci?: readonly string[];
+  /**
+   * USB devices of the host handed to this guest, by vendor and product ID (and optionally bus and
+   * port), e.g. `[{ vendor: "046d", product: "c52b" }]`. The guest takes the device whenever it is
+   * plugged in. @defaultValue `[]`
+   */
+  readonly usb?: readonly UsbDeviceSpec[];
   /**
    * The guest's own extra NixOS settings, as plain values or `vmflake/dsl` expressions. They are
    * a module of their own in the guest's system, merged by the module system, never dropped.

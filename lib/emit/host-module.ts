@@ -8,6 +8,7 @@ import * as n from "../../dsl/index.ts";
 import type { NixBinding, NixFile } from "../../dsl/index.ts";
 import type { ResolvedGuest, ResolvedHost } from "../model.ts";
 import { generatedHeader } from "./header.ts";
+import { iommuBindings, passthroughBindings } from "./passthrough.ts";
 
 /** The runtime's defaults; values equal to them are left out of the host's file. */
 const RUNTIME_DEFAULTS = {
@@ -28,6 +29,7 @@ export function hostModuleFile(host: ResolvedHost, source: string): NixFile {
         "console, or `nixos-rebuild test` with a way back.",
       ],
     }),
+    ...iommuBindings(host),
     n.bind("guests", n.attrs(host.guests.map((g) => n.bind(g.name, n.attrs(guest(host, g)))))),
   ];
   return {
@@ -103,5 +105,6 @@ function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
       }),
     );
   }
+  out.push(...passthroughBindings(g));
   return out;
 }

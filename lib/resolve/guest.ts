@@ -16,6 +16,7 @@ import { formatSize, parseSize } from "../sizes.ts";
 import type { GuestSpec } from "../spec.ts";
 import { configProblems } from "./config.ts";
 import { IPV4, staticIPv4 } from "./ipv4.ts";
+import { resolvePassthrough } from "./passthrough.ts";
 import { stateVersion, stateVersionMissing } from "./state-version.ts";
 import type { Identities } from "./unique.ts";
 import { hostnameProblem, ifname, sshKeys } from "./values.ts";
@@ -37,6 +38,8 @@ export const GUEST_FIELDS = fieldList<GuestSpec>()([
   "offlineInstall",
   "installTimeout",
   "stateVersion",
+  "pci",
+  "usb",
 ]);
 
 const MIN_MEMORY = 128n << 20n;
@@ -143,6 +146,7 @@ export function resolveGuest(
   // A wrong host value is reported once, at the host, not again as missing in each guest.
   else if (!ctx.stateVersionGiven) p.add(`${path}.stateVersion`, stateVersionMissing(ctx.hostPath));
   else guestStateVersion = ctx.stateVersion;
+  const passthrough = resolvePassthrough(p, g, path, { host, guest: name }, ids.devices);
   let config: ResolvedGuest["config"];
   if (g.config !== undefined) {
     if (!isPlainObject(g.config) && !isExpr(g.config)) {
@@ -206,6 +210,7 @@ export function resolveGuest(
       workDir: `${stateDir}/install.tmp`,
       log: `${stateDir}/install.log`,
     },
+    ...(passthrough ? { passthrough } : {}),
   };
 }
 

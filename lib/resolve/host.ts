@@ -10,6 +10,7 @@ import { type Problems, joinPath, show } from "../problems.ts";
 import type { HostSpec } from "../spec.ts";
 import { type GuestContext, resolveGuest } from "./guest.ts";
 import { resolveLan } from "./lan.ts";
+import { resolveIommu } from "./passthrough.ts";
 import { stateVersion } from "./state-version.ts";
 import type { Identities } from "./unique.ts";
 import { hostnameProblem, sshKeys } from "./values.ts";
@@ -22,6 +23,7 @@ export const HOST_FIELDS = fieldList<HostSpec>()([
   "stateDir",
   "offlineInstall",
   "stateVersion",
+  "iommu",
   "guests",
 ]);
 
@@ -82,6 +84,8 @@ export function resolveHost(
       ? undefined
       : stateVersion(p, h.stateVersion, `${path}.stateVersion`);
 
+  const iommu = resolveIommu(p, h.iommu, `${path}.iommu`);
+
   const guests: ResolvedGuest[] = [];
   const guestsPath = `${path}.guests`;
   if (h.guests === undefined)
@@ -106,5 +110,5 @@ export function resolveHost(
   }
   if (lan !== undefined) ids.hosts.push({ name, lan });
   if (p.list.length > before || lan === undefined) return undefined;
-  return { name, system, lan, stateDir, guests };
+  return { name, system, lan, stateDir, ...(iommu ? { iommu } : {}), guests };
 }

@@ -15,6 +15,7 @@ import { checkDeployNames } from "./deploy-names.ts";
 import type { OptionNames } from "../nixos-config.ts";
 import { resolveHost } from "./host.ts";
 import { optionPathProblems } from "./option-paths.ts";
+import { checkDeviceClaims } from "./passthrough.ts";
 import { type Identities, checkUnique } from "./unique.ts";
 
 /** The fields of the description itself. */
@@ -51,7 +52,7 @@ export function resolveSpec(input: unknown, options: ResolveOptions = {}): Resol
   }
 
   const hosts: ResolvedHost[] = [];
-  const ids: Identities = { hosts: [], guests: [] };
+  const ids: Identities = { hosts: [], guests: [], devices: [] };
   const hostsObj =
     top.hosts === undefined ? undefined : isPlainObject(top.hosts) ? top.hosts : undefined;
   if (top.hosts === undefined) p.add("hosts", "is missing; describe at least one host");
@@ -69,6 +70,7 @@ export function resolveSpec(input: unknown, options: ResolveOptions = {}): Resol
       optionPathProblems(p, config, at, options.nixosOptions);
     }
   }
+  checkDeviceClaims(p, ids.devices);
   if (p.list.length > 0) throw new SpecError(p.list);
   return { nixpkgs, hosts };
 }

@@ -6,6 +6,7 @@
 import type { Obj } from "../fields.ts";
 import type { ResolvedHost } from "../model.ts";
 import { type Problems, show } from "../problems.ts";
+import type { DeviceClaim } from "./passthrough.ts";
 
 /** What must be unique, recorded for every host and guest whatever else is wrong with them. */
 export interface Identities {
@@ -18,6 +19,8 @@ export interface Identities {
     readonly mac: string | undefined;
     readonly display: number | undefined;
   }[];
+  /** Host devices handed to guests (checked by passthrough.ts). */
+  readonly devices: DeviceClaim[];
 }
 
 /**

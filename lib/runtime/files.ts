@@ -17,10 +17,12 @@ export const RUNTIME_MARK = "# vmflake runtime: ";
 export const RUNTIME_FILES = [
   "default.nix",
   "installer.nix",
+  "passthrough.nix",
   "qemu.nix",
   "scripts/install-guest.sh",
   "scripts/installer.sh",
   "scripts/prepare-disk.sh",
   "scripts/stop-guest.sh",
   "scripts/tap.sh",
+  "scripts/vfio-bind.sh",
 ] as const;

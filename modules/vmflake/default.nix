@@ -60,7 +60,8 @@ let
   installMargin = 10 + 120;
 
   # The systemd sandbox of every guest's QEMU and of its first install (systemd.exec(5)). QEMU adds
-  # its own seccomp filter (-sandbox).
+  # its own seccomp filter (-sandbox). Passthrough (passthrough.nix) allows the guest unit its
+  # devices on top of these.
   sandbox = {
     DevicePolicy = "closed";
     DeviceAllow = [
@@ -162,6 +163,15 @@ let
         default = "${cfg.stateDir}/${name}";
         defaultText = lib.literalExpression ''"''${config.vmflake.stateDir}/<name>"'';
         description = "The guest's image, console log and install log (a systemd StateDirectory).";
+      };
+      extraQemuArgs = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        description = ''
+          Arguments appended to the guest's QEMU command line, after its own devices (so their
+          PCI slots never move): the passthrough devices of `pci` and `usb`, and any of the
+          host's own.
+        '';
       };
       install = {
         offline = mkOption {
@@ -397,6 +407,9 @@ let
   };
 in
 {
+  # Each feature extends `vmflake.guests.<name>` with options of its own and adds to the units.
+  imports = [ ./passthrough.nix ];
+
   options.vmflake = {
     enable = lib.mkEnableOption "vmflake's QEMU/KVM guests on this host";
     hostName = mkOption {

@@ -160,6 +160,7 @@ export default defineHosts({
         "modules/study/bob.nix",
         "modules/vmflake/default.nix",
         "modules/vmflake/installer.nix",
+        "modules/vmflake/passthrough.nix",
         "modules/vmflake/qemu.nix",
       ]);
       for (const f of files) {

@@ -93,7 +93,7 @@ let
         }
       );
       runtimeUnits = lib.filterAttrs (
-        n: _: lib.hasPrefix "qemu-guest-" n || lib.hasPrefix "vmflake-tap-" n
+        n: _: lib.hasPrefix "qemu-guest-" n || lib.hasPrefix "vmflake-" n
       ) services;
     in
     {
@@ -109,7 +109,7 @@ let
           n: u: u.enable && builtins.match "(.*-netdev|network-addresses-.*|dhcpcd)[.]service" n != null
         ) cfg.systemd.units
       );
-      # The guests', their installs' and their taps' units.
+      # The guests', their installs', their taps' and their other runtime units.
       execDrvs = execDrvsOf runtimeUnits;
       # The store path of the program the QEMU of the guest units is (vmflake.qemuPackage).
       qemuExe = lib.getExe cfg.vmflake.qemuPackage;
@@ -120,6 +120,8 @@ let
       );
       groups = builtins.attrNames (lib.filterAttrs (n: _: lib.hasPrefix "vm-" n) cfg.users.groups);
       kernelModules = cfg.boot.kernelModules;
+      kernelParams = cfg.boot.kernelParams;
+      udevRules = cfg.services.udev.extraRules;
       sysctl = lib.filterAttrs (n: _: lib.hasPrefix "net.bridge." n) cfg.boot.kernel.sysctl;
       dhcpcdEnabled = cfg.networking.dhcpcd.enable;
       failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) cfg.assertions);

@@ -21,6 +21,8 @@ export interface QemuGuest {
   vnc: { display: number; address: string } | null;
   tap: string;
   mac: string;
+  /** Arguments after the guest's own devices (the passthrough devices). */
+  extraQemuArgs: string[];
   install: {
     offline: boolean;
     memoryMiB: number;
@@ -42,6 +44,7 @@ export function qemuGuest(over: Partial<QemuGuest> & { name: string; image: stri
     vnc: null,
     tap: `vm-${over.name}`.slice(0, 15),
     mac: "52:54:00:12:34:56",
+    extraQemuArgs: [],
     install: {
       offline: false,
       memoryMiB: 3072,

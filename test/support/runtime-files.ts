@@ -15,7 +15,7 @@ export const runtimeScriptsDir = join(libDir, "runtime", "nixos", "scripts");
 
 /** The scripts the NixOS module builds, by the `<name>` of `scripts/<name>.sh`. */
 export type RuntimeScriptName =
-  "stop-guest" | "prepare-disk" | "install-guest" | "installer" | "tap";
+  "stop-guest" | "prepare-disk" | "install-guest" | "installer" | "tap" | "vfio-bind";
 
 /** Path of `scripts/<name>.sh`. */
 export function runtimeScriptPath(name: RuntimeScriptName): string {

@@ -143,7 +143,9 @@ in
     }
     ++ rng
     ++ display g.vnc
-    ++ nic g;
+    ++ nic g
+    # Last, so the devices above keep their PCI slots whatever is added.
+    ++ g.extraQemuArgs;
 
   # The installer VM of a guest: the same machine with the installer's memory, the ISO booted
   # once (a reset never re-enters it; a reboot or panic ends QEMU), the image-in-progress and the
