@@ -40,6 +40,13 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** The value of option `flag` at `argv[i]`; a usage error when it is missing. */
+export function optionValue(argv: readonly string[], i: number, flag: string): string {
+  const v = argv[i];
+  if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
+  return v;
+}
+
 export function parseArgs(argv: readonly string[], defaultOut: string): BuildOptions {
   let hosts = "hosts.ts";
   let out = defaultOut;
@@ -51,11 +58,7 @@ export function parseArgs(argv: readonly string[], defaultOut: string): BuildOpt
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
-      return v;
-    };
+    const value = (): string => optionValue(argv, ++i, a);
     switch (a) {
       case "--hosts":
         hosts = value();

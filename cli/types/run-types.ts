@@ -6,7 +6,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import * as n from "../../dsl/index.ts";
 import type { Io } from "../main.ts";
-import { UsageError } from "../args.ts";
+import { UsageError, optionValue } from "../args.ts";
 import { generateTypes } from "./emit-types.ts";
 import { NAMES_FILE, type NamesFile, TYPES_FILE, lockedNixpkgs } from "./generated-files.ts";
 import type { OptionData, OptionSource } from "./option-data.ts";
@@ -41,11 +41,7 @@ export function parseTypesArgs(argv: readonly string[], cwd: string): TypesOptio
   let nixpkgs: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
-      return v;
-    };
+    const value = (): string => optionValue(argv, ++i, a);
     if (a === "--dir") dir = resolve(cwd, value());
     else if (a === "--nixpkgs") nixpkgs = resolve(cwd, value());
     else if (a === "-h" || a === "--help") return undefined;

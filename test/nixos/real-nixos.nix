@@ -11,7 +11,7 @@
   # The directory holding the emitted flake.nix and modules/.
   flakeDir,
   # "host" (rendered units and more), "units" (only the rendered units), "toplevel" (only the
-  # toplevel .drv path), "guest" or "options".
+  # toplevel .drv path), "guest", "values" (config values of a guest) or "options".
   scenario,
   # host, units, toplevel: the host whose nixosModules.<host> to evaluate in a minimal host system.
   host ? null,
@@ -20,8 +20,10 @@
   # host, units, toplevel: more modules (paths of .nix files) for the host system, e.g. an
   # overlay that bumps a package the way a nixpkgs update does.
   extraModules ? [ ],
-  # guest: the nixosConfigurations.<guest> to evaluate.
+  # guest, values: the nixosConfigurations.<guest> to evaluate.
   guest ? null,
+  # values: the config paths (lists of names) whose values to return, null where unset.
+  valuePaths ? [ ],
   # options: option paths (lists of names, "<name>" for an attribute name) to look up.
   optionPaths ? [ ],
   # options: nixpkgs modules (paths under nixos/modules) that the emitted modules import, whose
@@ -227,6 +229,16 @@ in
     { drvPath = (hostSystem host).config.system.build.toplevel.drvPath; }
   else if scenario == "guest" then
     { guest = guestResult guest; }
+  else if scenario == "values" then
+    let
+      cfg = self.nixosConfigurations.${guest}.config;
+    in
+    {
+      values = map (p: lib.attrByPath p null cfg) valuePaths;
+      failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) cfg.assertions);
+      # A full evaluation of the system.
+      drvPath = cfg.system.build.toplevel.drvPath;
+    }
   else if scenario == "options" then
     {
       options = builtins.listToAttrs (

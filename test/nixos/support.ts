@@ -118,6 +118,12 @@ export type EvalArgs =
     }
   | { readonly scenario: "guest"; readonly flakeDir: string; readonly guest: string }
   | {
+      readonly scenario: "values";
+      readonly flakeDir: string;
+      readonly guest: string;
+      readonly valuePaths: readonly (readonly string[])[];
+    }
+  | {
       readonly scenario: "options";
       readonly optionPaths: readonly (readonly string[])[];
       readonly nixosModules?: readonly string[];
@@ -137,7 +143,9 @@ function harnessFields(args: EvalArgs): string[] {
   } else {
     fields.push(`flakeDir = ${nixPathExpr(args.flakeDir)};`);
     if (args.scenario === "guest") fields.push(`guest = ${toNix(args.guest)};`);
-    else {
+    else if (args.scenario === "values") {
+      fields.push(`guest = ${toNix(args.guest)};`, `valuePaths = ${toNix(args.valuePaths)};`);
+    } else {
       fields.push(
         `host = ${toNix(args.host)};`,
         `networkd = ${toNix(args.networkd ?? false)};`,

@@ -6,16 +6,17 @@
  * do not match flake.lock's nixpkgs; in the example, a misspelt option fails the type check at
  * its line, naming it and the closest option.
  */
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Project } from "ts-morph";
 import { describe, expect, it } from "vitest";
+import { parseArgs } from "../../cli/args.ts";
 import { typecheckFile } from "../../cli/typecheck.ts";
 import { generateTypes } from "../../cli/types/emit-types.ts";
 import { NAMES_FILE, TYPES_FILE } from "../../cli/types/generated-files.ts";
 import type { OptionData, OptionSet, OptionType } from "../../cli/types/option-data.ts";
 import { optionNames } from "../../cli/types/option-names.ts";
-import { generatedFiles } from "../../cli/types/run-types.ts";
+import { generatedFiles, runTypes } from "../../cli/types/run-types.ts";
 import { SpecError, resolveSpec } from "../../lib/index.ts";
 import { REPO_ROOT, build } from "../support/build-cli.ts";
 import { tempDir } from "../support/temp.ts";
@@ -126,7 +127,7 @@ describe("generated NixOS option types from the options fixture", () => {
     project.createSourceFile(join(dir, "nixos-options.d.ts"), generateTypes(data).text);
     const source =
       `import type {} from ${LIB};\n` +
-      "export const c: NixOS.Options = { fixture: { str: 'x', between: 3 } };\n";
+      "export const c: NixOS.Options = { fixture: { str: 'x', between: 3, lines: '' } };\n";
     const file = project.createSourceFile(join(dir, "use.ts"), source);
     project.resolveSourceFileDependencies();
     const service = project.getLanguageService().compilerObject;
@@ -146,6 +147,8 @@ describe("generated NixOS option types from the options fixture", () => {
     expect(str).toContain('"other text"');
     // The range of ints.between is in the type's description.
     expect(hover("between")).toContain("Type: integer between 1 and 10 (both inclusive).");
+    // A separated string's merge: definitions are joined, not a conflict.
+    expect(hover("lines")).toContain('Definitions from several modules are joined with "\\n".');
   });
 
   it("names: options, named entries, free-form sets, renamed and removed options", () => {
@@ -244,6 +247,50 @@ describe("the build's own check of option names", () => {
     const ok = await build(["--hosts", join(fresh, "hosts.ts"), "--out", fresh, "--no-typecheck"]);
     expect(ok.code).toBe(0);
     expect(ok.stderr).toBe("");
+  });
+});
+
+describe("npx vmflake types, its usage", () => {
+  const run = async (argv: string[], cwd: string) => {
+    const out = { stdout: "", stderr: "" };
+    const code = await runTypes(
+      argv,
+      { stdout: (t) => (out.stdout += t), stderr: (t) => (out.stderr += t) },
+      cwd,
+    );
+    return { code, ...out };
+  };
+
+  it("--help shows the usage; an unknown option is a usage error", async () => {
+    const help = await run(["--help"], REPO_ROOT);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: npx vmflake types [--dir DIR] [--nixpkgs PATH]");
+    const bad = await run(["--nixpkgs"], REPO_ROOT);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--nixpkgs needs a value");
+  });
+
+  it("build.ts --types takes --nixpkgs; --nixpkgs alone, or with --check, is a usage error", () => {
+    expect(parseArgs(["--types", "--nixpkgs", "/src/nixpkgs"], "/out")).toMatchObject({
+      types: true,
+      nixpkgs: "/src/nixpkgs",
+    });
+    expect(() => parseArgs(["--nixpkgs", "/src/nixpkgs"], "/out")).toThrow(
+      "--nixpkgs goes with --types",
+    );
+    expect(() => parseArgs(["--types", "--check"], "/out")).toThrow(
+      "--types writes files; not with --check or --diff",
+    );
+  });
+
+  it("without flake.lock or --nixpkgs it says what to do and writes nothing", async () => {
+    const dir = tempDir("vmflake-types-nolock-");
+    const r = await run([], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `no flake.lock with a nixpkgs input in ${dir}: run \`nix flake lock\` there, or give --nixpkgs PATH`,
+    );
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 
