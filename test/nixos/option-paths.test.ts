@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeWith } from "../support/tools.ts";
 import { configPaths } from "./option-names.ts";
-import { type FlakeOptions, readFixture, walkFlake } from "./option-walk.ts";
+import { type FlakeOptions, WALKED_FLAKES, readFixture, walkFlake } from "./option-walk.ts";
 import { RICH_SPEC, buildFlake, removeBuiltFlakes } from "./support.ts";
 
 afterAll(removeBuiltFlakes);
@@ -23,12 +23,12 @@ describeWith(
     const fixture = readFixture();
 
     beforeAll(async () => {
-      for (const which of ["example", "rich"] as const) {
-        walked[which] = walkFlake((await buildFlake(which)).dir);
+      for (const [name, which] of Object.entries(WALKED_FLAKES)) {
+        walked[name] = walkFlake((await buildFlake(which)).dir);
       }
     }, 300_000);
 
-    for (const which of ["example", "rich"] as const) {
+    for (const which of Object.keys(WALKED_FLAKES)) {
       it(`${which} flake: every option it sets is listed (with the file that declares it)`, () => {
         const { set } = walked[which]!;
         expect(set.length).toBeGreaterThan(40);
@@ -110,6 +110,17 @@ describeWith(
         "_module.args.<name>",
       ]) {
         expect(rich, expected).toContain(expected);
+      }
+      // The runtime's passthrough settings, there only for a guest with host devices.
+      const passthrough = new Set(walked.passthrough!.set.map((s) => s.option));
+      for (const expected of [
+        "vmflake.guests.<name>.pci",
+        "vmflake.guests.<name>.usb",
+        "boot.kernelParams",
+        "services.udev.extraRules",
+        "systemd.services.<name>.before",
+      ]) {
+        expect(passthrough, expected).toContain(expected);
       }
       // What the runtime declares, per system: the host's and the installer's modules.
       expect(walked.example!.declared).toEqual(

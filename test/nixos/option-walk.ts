@@ -7,11 +7,23 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { HostsSpec } from "../../lib/index.ts";
 import { STAND_IN_NIXPKGS, evalJson, nixPath } from "../support/nix.ts";
+import { PASSTHROUGH_SPEC } from "../support/passthrough-spec.ts";
 import { optionName } from "./option-names.ts";
 import { realEval } from "./support.ts";
 
 const WALKER = join(import.meta.dirname, "option-paths.nix");
+/**
+ * The flakes whose options the fixture lists: the example, the richer description, and one whose
+ * guest has host devices (the runtime's passthrough settings are conditional).
+ */
+export const WALKED_FLAKES: { readonly [name: string]: "example" | "rich" | HostsSpec } = {
+  example: "example",
+  rich: "rich",
+  passthrough: PASSTHROUGH_SPEC,
+};
+
 export const FIXTURE = join(import.meta.dirname, "..", "fixtures", "nixos-options.json");
 
 interface Defined {
@@ -170,6 +182,18 @@ export function runtimeDeclaringFile(d: Declared): string | undefined {
   const prefix = `${RUNTIME_DIR}/`;
   const f = [...d.positions, ...d.declarations].find((p) => p.startsWith(prefix));
   return f === undefined ? undefined : `modules/vmflake/${f.slice(prefix.length)}`;
+}
+
+/**
+ * Whether the runtime file `file` (as {@link runtimeDeclaringFile} names it) is the runtime module
+ * `module` or a file that module imports (`imports = [ ./passthrough.nix ];`): a feature's
+ * options are declared in its own file, which the host module imports.
+ */
+export function declaredBy(module: string, file: string | undefined): boolean {
+  if (file === module) return true;
+  const imports = /\bimports = \[([^\]]*)\]/.exec(readFileSync(runtimeSource(module), "utf8"));
+  const files = [...(imports?.[1] ?? "").matchAll(/\.\/([\w.-]+\.nix)/g)];
+  return file !== undefined && files.some((f) => `modules/vmflake/${f[1]}` === file);
 }
 
 /** What the real NixOS module system says of each option, in one lookup (NIXPKGS). */

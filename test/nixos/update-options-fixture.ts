@@ -1,5 +1,5 @@
 /**
- * Regenerates test/fixtures/nixos-options.json from the emitted example and rich flakes and a real
+ * Regenerates test/fixtures/nixos-options.json from the emitted flakes of WALKED_FLAKES and a real
  * nixpkgs:
  *
  *   NIXPKGS=/path/to/nixpkgs npx tsx test/nixos/update-options-fixture.ts
@@ -13,10 +13,12 @@
 import { writeFileSync } from "node:fs";
 import {
   FIXTURE,
+  declaredBy,
   declaringFile,
   lookupOptions,
   lookupRuntimeOptions,
   runtimeDeclaringFile,
+  WALKED_FLAKES,
   walkFlake,
 } from "./option-walk.ts";
 import { buildFlake, removeBuiltFlakes, reportTime } from "./support.ts";
@@ -25,7 +27,7 @@ async function main(): Promise<number> {
   const options = new Set<string>();
   const runtime = new Map<string, Set<string>>();
   const modules = new Set<string>();
-  for (const which of ["example", "rich"] as const) {
+  for (const which of Object.values(WALKED_FLAKES)) {
     const { dir } = await buildFlake(which);
     const walked = walkFlake(dir);
     for (const s of walked.set) {
@@ -47,7 +49,7 @@ async function main(): Promise<number> {
   const missing = [
     ...names.filter((n) => !looked.options[n]?.exists),
     ...Object.entries(own.options)
-      .filter(([, d]) => !d.exists || runtimeDeclaringFile(d) !== d.module)
+      .filter(([, d]) => !d.exists || !declaredBy(d.module, runtimeDeclaringFile(d)))
       .map(([n, d]) => `${n} (not declared by ${d.module})`),
   ];
   if (missing.length > 0) {
