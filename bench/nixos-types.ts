@@ -1,8 +1,9 @@
 /**
  * Benchmark of the generated NixOS option types: native `tsc` on the example hosts file without
  * and with `.vmflake/nixos-options.d.ts` (wall and CPU time of the compiler process, median of
- * five runs each), the file's size, and the time to print it from the walk's data (the Nix walk
- * itself is timed by `vmflake types`, which prints it).
+ * five runs each), also with a typed config and with a full-size option set; the sizes, and
+ * the time to print the full-size set (the Nix walk itself is timed by `vmflake types`, which
+ * prints it).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -79,12 +80,25 @@ export async function run(): Promise<void> {
   try {
     const configured = join(dir, "hosts.ts");
     writeFileSync(configured, CONFIGURED);
-    for (const [what, hosts] of [
-      ["the example", join(ROOT, "hosts.ts")],
-      ["the example with a typed config", configured],
+    // A full nixpkgs has about 20,000 options, the slim snapshot here about 4,800: the fixture
+    // (openssh, users, firewall, systemd services …) at the top and 99 more copies of it below
+    // other names stand in for the size.
+    const large = join(dir, "large.d.ts");
+    const t0 = performance.now();
+    const generated = generateTypes(largeData());
+    const printSeconds = (performance.now() - t0) / 1000;
+    writeFileSync(large, generated.text);
+    console.log(
+      `a full-size option set (${generated.options} options, ${generated.interfaces} interfaces, ` +
+        `${(generated.text.length / 1024 / 1024).toFixed(1)} MiB) printed in ${printSeconds.toFixed(1)} s`,
+    );
+    for (const [what, hosts, types] of [
+      ["the example", join(ROOT, "hosts.ts"), TYPES],
+      ["the example with a typed config", configured, TYPES],
+      ["the example with a typed config, full-size types", configured, large],
     ] as const) {
       const without = timed(hosts, []);
-      const withTypes = timed(hosts, [TYPES]);
+      const withTypes = timed(hosts, [types]);
       console.log(`tsc on ${what}, without the option types: ${show(without)}`);
       console.log(`tsc on ${what}, with the option types:    ${show(withTypes)}`);
       console.log(
@@ -96,11 +110,13 @@ export async function run(): Promise<void> {
   }
   const kib = readFileSync(TYPES).length / 1024;
   console.log(`${TYPES.slice(ROOT.length + 1)}: ${kib.toFixed(0)} KiB`);
-  const data = JSON.parse(readFileSync(FIXTURE, "utf8")) as OptionData;
-  const t0 = performance.now();
-  const g = generateTypes(data);
-  console.log(
-    `printing the fixture's types (${g.options} options, ${g.interfaces} interfaces): ${(performance.now() - t0).toFixed(0)} ms`,
-  );
   await Promise.resolve();
+}
+
+/** The fixture's options, and 99 copies of them under `copy1` … `copy99`. */
+function largeData(): OptionData {
+  const data = JSON.parse(readFileSync(FIXTURE, "utf8")) as OptionData;
+  const options: { [k: string]: OptionData["options"][string] } = { ...data.options };
+  for (let i = 1; i < 100; i++) options[`copy${i}`] = { kind: "group", options: data.options };
+  return { ...data, options };
 }
