@@ -3,7 +3,13 @@
  * reaches the file as escaped XML text; numbers are rounded by the layout, so the same hosts file
  * gives the same bytes.
  */
-import { layoutTopology, type PlacedBox, type Rect, TEXT } from "../lib/topology/layout.ts";
+import {
+  baseline,
+  layoutTopology,
+  type PlacedBox,
+  type Rect,
+  TEXT,
+} from "../lib/topology/layout.ts";
 import { topologyGraph } from "../lib/topology/graph.ts";
 import type { ResolvedSpec } from "../lib/index.ts";
 
@@ -72,11 +78,26 @@ function box(b: PlacedBox): string[] {
     );
   }
   const left = b.x + TEXT.padding;
-  let y = b.y + TEXT.padding + TEXT.titleSize - 1;
-  out.push(text(left, y, b.title, ` font-weight="bold" font-size="${TEXT.titleSize}"`));
-  for (const line of b.lines) {
-    y += TEXT.lineHeight;
-    out.push(text(left, y, line, ` fill="#333333"`));
+  out.push(
+    text(left, b.y + baseline(-1), b.title, ` font-weight="bold" font-size="${TEXT.titleSize}"`),
+  );
+  const portLines = new Set((b.ports ?? []).map((p) => p.line));
+  for (const [i, line] of b.lines.entries()) {
+    // A line where a wire enters names that NIC: drawn in the wire's colour, with its end.
+    const port = portLines.has(i);
+    out.push(
+      text(
+        left,
+        b.y + baseline(i),
+        line,
+        port ? ` fill="${style.stroke}" font-weight="bold"` : ` fill="#333333"`,
+      ),
+    );
+    if (port) {
+      out.push(
+        `<circle cx="${b.x}" cy="${b.y + baseline(i) - 4}" r="3.5" fill="${style.stroke}"/>`,
+      );
+    }
   }
   out.push("</g>");
   return out;
@@ -112,20 +133,6 @@ export async function topologySvg(spec: ResolvedSpec, source: string): Promise<s
   }
   lines.push("</g>");
   for (const b of [l.lan, ...l.hosts.flatMap((h) => h.boxes)]) lines.push(...box(b));
-  for (const w of l.links) {
-    if (w.label === undefined) continue;
-    lines.push(
-      `<g class="tap">`,
-      `<rect ${rectAttrs(w.label)} rx="3" fill="#ffffff" stroke="#a0aec0"/>`,
-      text(
-        w.label.x + w.label.width / 2,
-        w.label.y + w.label.height - 4,
-        w.label.text,
-        ` text-anchor="middle" fill="#2d3748"`,
-      ),
-      "</g>",
-    );
-  }
   lines.push("</svg>", "");
   return lines.join("\n");
 }

@@ -17,6 +17,15 @@ export interface TopologyBox {
   readonly kind: BoxKind;
   readonly title: string;
   readonly lines: readonly string[];
+  /** Where wires enter at a line of the box (a guest's NIC), rather than anywhere on it. */
+  readonly ports?: readonly TopologyPort[];
+}
+
+/** A point on a box's left side, level with one of its lines. */
+export interface TopologyPort {
+  readonly id: string;
+  /** Index into the box's `lines`. */
+  readonly line: number;
 }
 
 /** A host: a frame around its NIC, bridges and guests. */
@@ -27,12 +36,12 @@ export interface TopologyHost {
   readonly boxes: readonly TopologyBox[];
 }
 
-/** A wire between two boxes, with the name of the interface it is (a tap), if any. */
+/** A wire between two boxes; at a port of the second one, if given. */
 export interface TopologyLink {
   readonly id: string;
   readonly from: string;
   readonly to: string;
-  readonly label?: string;
+  readonly toPort?: string;
 }
 
 export interface TopologyGraph {
@@ -49,19 +58,19 @@ function addresses(ip: ResolvedIPv4, prefix = ""): string[] {
   ];
 }
 
+/** A guest: its NIC (tap and MAC, where its wire enters) and address first, then its size. */
 function guestBox(id: string, g: ResolvedGuest): TopologyBox {
-  const memory = formatSize(g.memoryBytes);
   const lines = [
-    `${g.cpus} vCPU${g.cpus === 1 ? "" : "s"}, memory ${memory}`,
-    `disk ${formatSize(g.diskBytes)}`,
-    `MAC ${g.mac}`,
+    `${g.tap} ${g.mac}`,
     ...(g.ipv4 === undefined ? ["IPv4 by DHCP"] : addresses(g.ipv4)),
+    `${g.cpus} vCPU${g.cpus === 1 ? "" : "s"}, memory ${formatSize(g.memoryBytes)}`,
+    `disk ${formatSize(g.diskBytes)}`,
     g.vnc === undefined
       ? "no VNC"
       : `VNC ${g.vnc.address}:${g.vnc.display} (port ${5900 + g.vnc.display})`,
   ];
   if (!g.autostart) lines.push("starts by hand");
-  return { id, kind: "guest", title: g.name, lines };
+  return { id, kind: "guest", title: g.name, lines, ports: [{ id: `${id}-nic0`, line: 0 }] };
 }
 
 function hostOf(h: ResolvedHost, i: number, links: TopologyLink[]): TopologyHost {
@@ -81,7 +90,7 @@ function hostOf(h: ResolvedHost, i: number, links: TopologyLink[]): TopologyHost
   links.push({ id: `${id}-port`, from: nic.id, to: bridge.id });
   const guests = h.guests.map((g, j) => {
     const box = guestBox(`${id}-g${j}`, g);
-    links.push({ id: `${box.id}-tap`, from: bridge.id, to: box.id, label: g.tap });
+    links.push({ id: `${box.id}-tap`, from: bridge.id, to: box.id, toPort: box.ports![0]!.id });
     return box;
   });
   const count = `${h.guests.length} guest${h.guests.length === 1 ? "" : "s"}`;

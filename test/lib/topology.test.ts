@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { topologySvg, xmlText } from "../../cli/topology-svg.ts";
 import { resolveSpec } from "../../lib/index.ts";
 import { topologyGraph } from "../../lib/topology/graph.ts";
-import { type Rect, layoutTopology } from "../../lib/topology/layout.ts";
+import { type Rect, baseline, layoutTopology } from "../../lib/topology/layout.ts";
 import { RICH_SPEC } from "../nixos/support.ts";
 import { build, REPO_ROOT } from "../support/build-cli.ts";
 import { snapshotDir } from "../support/snapshot-dir.ts";
@@ -97,8 +97,14 @@ describe("topology.svg", () => {
         true,
       );
     }
-    const taps = l.links.filter((w) => w.label !== undefined).map((w) => w.label!.text);
-    expect(taps.sort()).toEqual(rich.hosts.flatMap((h) => h.guests.map((g) => g.tap)).sort());
+    // Each guest's wire enters at the line naming its tap and MAC.
+    for (const g of l.hosts.flatMap((h) => h.boxes).filter((b) => b.kind === "guest")) {
+      const wire = l.links.find((w) => w.id === `${g.id}-tap`)!;
+      const end = wire.points.at(-1)!;
+      expect(end.x).toBe(g.x);
+      expect(end.y - g.y).toBeCloseTo(baseline(0) - 4, 0);
+      expect(g.lines[0]).toMatch(/^\S+ 52:54:00(:[0-9a-f]{2}){3}$/);
+    }
   });
 
   it("gives the same bytes for the same description", async () => {
