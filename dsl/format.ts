@@ -340,100 +340,114 @@ function absorbRHS(e: Expr): Doc {
 // ---------------------------------------------------------------------------------------------
 // Application and operators
 
-function prettyApp(indentFunction: boolean, pre: Doc, hasPost: boolean, f: Expr, a: Expr): Doc {
-  const absorbInner = (e: Expr): Doc => {
-    if (e.t === "term" && e.term.t === "list") {
-      const items = e.term.items;
+// The helpers of prettyApp are module functions, not closures: under tsx each named closure
+// costs a `__name` call whenever it is created, once per call printed.
+
+/** A call's inner argument: a short list of simple items may stay on one line. */
+function absorbInner(e: Expr): Doc {
+  if (e.t === "term" && e.term.t === "list") {
+    const items = e.term.items;
+    if (
+      items.length <= 6 &&
+      items.every((i) => i.t === "item" && isSimple({ t: "term", term: i.value }))
+    ) {
+      return renderList(line, items);
+    }
+  }
+  return prettyExpr(e);
+}
+
+const isList = (e: Expr): boolean => e.t === "term" && e.term.t === "list";
+
+/** The function and every argument but the last, walking the call chain. */
+function absorbApp(e: Expr, indentFunction: boolean): Doc {
+  if (e.t === "app") {
+    if (e.a.t === "term" && e.a.term.t === "select") {
+      return cat(
+        group(absorbApp(e.f, indentFunction), Transparent),
+        line,
+        nest(group(absorbInner(e.a), Regular)),
+      );
+    }
+    if (e.f.t === "app" && isList(e.f.a) && isList(e.a)) {
+      return group(
+        cat(
+          group(absorbApp(e.f.f, indentFunction), Transparent),
+          nest(group(cat(line, group(absorbInner(e.f.a)), line, group(absorbInner(e.a))))),
+        ),
+        Transparent,
+      );
+    }
+    return cat(
+      group(absorbApp(e.f, indentFunction), Transparent),
+      line,
+      nest(group(absorbInner(e.a), Priority)),
+    );
+  }
+  return indentFunction ? nest(group(cat(line_, prettyExpr(e)))) : prettyExpr(e);
+}
+
+/** A call's last argument: absorbable terms and some parenthesized forms expand first. */
+function absorbLast(e: Expr): Doc {
+  if (e.t === "term") {
+    const t = e.term;
+    if (isAbsorbable(t)) return group(nest(prettyTerm(t)), Priority);
+    if (t.t === "paren") {
+      const inner = t.expr;
       if (
-        items.length <= 6 &&
-        items.every((i) => i.t === "item" && isSimple({ t: "term", term: i.value }))
+        inner.t === "lambda" &&
+        inner.param.t === "id" &&
+        inner.body.t === "term" &&
+        isAbsorbable(inner.body.term)
       ) {
-        return renderList(line, items);
-      }
-    }
-    return prettyExpr(e);
-  };
-  const isList = (e: Expr): boolean => e.t === "term" && e.term.t === "list";
-  const absorbApp = (e: Expr): Doc => {
-    if (e.t === "app") {
-      if (e.a.t === "term" && e.a.term.t === "select") {
-        return cat(
-          group(absorbApp(e.f), Transparent),
-          line,
-          nest(group(absorbInner(e.a), Regular)),
-        );
-      }
-      if (e.f.t === "app" && isList(e.f.a) && isList(e.a)) {
         return group(
-          cat(
-            group(absorbApp(e.f.f), Transparent),
-            nest(group(cat(line, group(absorbInner(e.f.a)), line, group(absorbInner(e.a))))),
+          nest(
+            cat(
+              text("("),
+              text(inner.param.name),
+              text(":"),
+              hardspace,
+              prettyTermWide(inner.body.term),
+              text(")"),
+            ),
           ),
-          Transparent,
+          Priority,
         );
       }
-      return cat(group(absorbApp(e.f), Transparent), line, nest(group(absorbInner(e.a), Priority)));
-    }
-    return indentFunction ? nest(group(cat(line_, prettyExpr(e)))) : prettyExpr(e);
-  };
-  const absorbLast = (e: Expr): Doc => {
-    if (e.t === "term") {
-      const t = e.term;
-      if (isAbsorbable(t)) return group(nest(prettyTerm(t)), Priority);
-      if (t.t === "paren") {
-        const inner = t.expr;
-        if (
-          inner.t === "lambda" &&
-          inner.param.t === "id" &&
-          inner.body.t === "term" &&
-          isAbsorbable(inner.body.term)
-        ) {
-          return group(
-            nest(
-              cat(
-                text("("),
-                text(inner.param.name),
-                text(":"),
-                hardspace,
-                prettyTermWide(inner.body.term),
-                text(")"),
-              ),
+      if (
+        inner.t === "app" &&
+        inner.f.t === "term" &&
+        inner.f.term.t === "token" &&
+        !inner.f.term.num &&
+        inner.a.t === "term" &&
+        isAbsorbable(inner.a.term)
+      ) {
+        return group(
+          nest(
+            cat(
+              text("("),
+              text(inner.f.term.text),
+              hardspace,
+              prettyTermWide(inner.a.term),
+              text(")"),
             ),
-            Priority,
-          );
-        }
-        if (
-          inner.t === "app" &&
-          inner.f.t === "term" &&
-          inner.f.term.t === "token" &&
-          !inner.f.term.num &&
-          inner.a.t === "term" &&
-          isAbsorbable(inner.a.term)
-        ) {
-          return group(
-            nest(
-              cat(
-                text("("),
-                text(inner.f.term.text),
-                hardspace,
-                prettyTermWide(inner.a.term),
-                text(")"),
-              ),
-            ),
-            Priority,
-          );
-        }
-        return absorbParen(inner);
+          ),
+          Priority,
+        );
       }
+      return absorbParen(inner);
     }
-    return group(nest(prettyExpr(e)), Regular);
-  };
+  }
+  return group(nest(prettyExpr(e)), Regular);
+}
+
+function prettyApp(indentFunction: boolean, pre: Doc, hasPost: boolean, f: Expr, a: Expr): Doc {
   const post = hasPost ? line_ : [];
   if (f.t === "app" && isList(f.a) && isList(a)) {
     return group(
       cat(
         pre,
-        group(absorbApp(f.f), Transparent),
+        group(absorbApp(f.f, indentFunction), Transparent),
         line,
         nest(group(absorbInner(f.a))),
         line,
@@ -442,29 +456,37 @@ function prettyApp(indentFunction: boolean, pre: Doc, hasPost: boolean, f: Expr,
       ),
     );
   }
-  const renderedF = cat(pre, group(absorbApp(f), Transparent));
-  const compact = unexpandSpacingDeep(renderedF);
-  if (isSimple({ t: "app", f, a }) && compact !== undefined) {
-    return group(cat(compact, hardspace, absorbLast(a)));
+  const renderedF = cat(pre, group(absorbApp(f, indentFunction), Transparent));
+  if (isSimple({ t: "app", f, a })) {
+    const compact = unexpandSpacingDeep(renderedF);
+    if (compact !== undefined) return group(cat(compact, hardspace, absorbLast(a)));
   }
   return group(cat(renderedF, line, absorbLast(a), post));
 }
 
+/** The operands of a chain of `op`, each with the operator before it (none for the first). */
+function flattenOperands(
+  op: string,
+  opL: string | null,
+  x: Expr,
+  out: [string | null, Expr][],
+): void {
+  if (x.t === "op" && x.op === op) {
+    flattenOperands(op, opL, x.a, out);
+    flattenOperands(op, op, x.b, out);
+  } else out.push([opL, x]);
+}
+
+function absorbOperation(x: Expr): Doc {
+  if (x.t === "term" && isAbsorbable(x.term)) return cat(hardspace, prettyTermP(x.term));
+  if (x.t === "op") return group(cat(line, prettyExpr(x)));
+  if (x.t === "app") return group(cat(hardspace, prettyApp(false, line, false, x.f, x.a)));
+  return cat(hardspace, prettyExpr(x));
+}
+
 function prettyOp(forceFirstTermWide: boolean, e: Expr, op: string): Doc {
   const operands: [string | null, Expr][] = [];
-  const flatten = (opL: string | null, x: Expr): void => {
-    if (x.t === "op" && x.op === op) {
-      flatten(opL, x.a);
-      flatten(op, x.b);
-    } else operands.push([opL, x]);
-  };
-  flatten(null, e);
-  const absorbOperation = (x: Expr): Doc => {
-    if (x.t === "term" && isAbsorbable(x.term)) return cat(hardspace, prettyTermP(x.term));
-    if (x.t === "op") return group(cat(line, prettyExpr(x)));
-    if (x.t === "app") return group(cat(hardspace, prettyApp(false, line, false, x.f, x.a)));
-    return cat(hardspace, prettyExpr(x));
-  };
+  flattenOperands(op, null, e, operands);
   return group(
     catAll(
       operands.map(([o, x]) => {
