@@ -9,6 +9,7 @@ import {
   cat,
   catAll,
   comment,
+  empty,
   group,
   hardline,
   hardspace,
@@ -128,7 +129,7 @@ function renderList(itemSep: Doc, items: readonly Item<Term>[]): Doc {
 }
 
 function prettySet(wide: boolean, t: Extract<Term, { t: "set" }>): Doc {
-  const rec = t.rec ? cat(text("rec"), hardspace) : [];
+  const rec = t.rec ? cat(text("rec"), hardspace) : empty;
   if (t.items.length === 0) return cat(rec, text("{"), hardspace, text("}"));
   const sep = wide ? hardline : line;
   return cat(
@@ -166,10 +167,16 @@ function prettyTerm(t: Term): Doc {
     case "select": {
       const base = t.term;
       const sep =
-        base.t === "token" ? (base.num ? hardspace : []) : base.t === "paren" ? softline_ : line_;
+        base.t === "token"
+          ? base.num
+            ? hardspace
+            : empty
+          : base.t === "paren"
+            ? softline_
+            : line_;
       const or =
         t.or === undefined
-          ? []
+          ? empty
           : cat(softline, nest(cat(text("or"), hardspace, prettyTermP(t.or))));
       // `pretty` of the base, as nixfmt has it: a list base is a group of its own, so a list
       // that fits does not set the indentation of the selectors on the next line.
@@ -182,7 +189,7 @@ function prettyTerm(t: Term): Doc {
 
 function parenInner(e: Expr): Doc {
   if (isAbsorbableExpr(e)) return group(absorbExpr(false, e));
-  if (e.t === "app") return prettyApp(true, [], true, e.f, e.a);
+  if (e.t === "app") return prettyApp(true, empty, true, e.f, e.a);
   if (e.t === "term" && e.term.t === "select") {
     const body = cat(group(prettyExpr(e)), line_);
     return isAbsorbable(e.term.term) ? cat(line_, body) : body;
@@ -259,7 +266,7 @@ function prettyIndentedString(lines: readonly Line[]): Doc {
   return group(
     cat(
       text("''"),
-      lines.length >= 2 ? line_ : [],
+      lines.length >= 2 ? line_ : empty,
       nest(join(newline, lines.map(prettyLine))),
       text("''"),
     ),
@@ -442,7 +449,7 @@ function absorbLast(e: Expr): Doc {
 }
 
 function prettyApp(indentFunction: boolean, pre: Doc, hasPost: boolean, f: Expr, a: Expr): Doc {
-  const post = hasPost ? line_ : [];
+  const post = hasPost ? line_ : empty;
   if (f.t === "app" && isList(f.a) && isList(a)) {
     return group(
       cat(
@@ -530,7 +537,7 @@ function prettyParam(p: Param): Doc {
         // pattern is expanded, even when `name ? default` itself fits on one line.
         const attr = (c: Doc): Doc =>
           group(cat(text(a.name), hardspace, nest(cat(text("?"), absorbRHS(def))), c));
-        return last ? cat(attr([]), comma) : attr(comma);
+        return last ? cat(attr(empty), comma) : attr(comma);
       });
       if (p.ellipsis) docs.push(text("..."));
       const sep = canFlattenAttrs(p.attrs) ? line : hardline;
@@ -588,7 +595,9 @@ export function prettyExpr(e: Expr): Doc {
         { t: "term", term: { t: "token", text: "assert", num: false } },
         e.cond,
       );
-      return group(cat(prettyApp(false, [], false, f, a), text(";"), hardline, prettyExpr(e.body)));
+      return group(
+        cat(prettyApp(false, empty, false, f, a), text(";"), hardline, prettyExpr(e.body)),
+      );
     }
     case "if":
       return group(prettyIf(line, e));
@@ -604,7 +613,7 @@ export function prettyExpr(e: Expr): Doc {
       return cat(prettyParam(p), text(":"), line, prettyExpr(e.body));
     }
     case "app":
-      return prettyApp(false, [], false, e.f, e.a);
+      return prettyApp(false, empty, false, e.f, e.a);
     case "op":
       if (isComparison(e.op)) {
         return cat(prettyExpr(e.a), softline, text(e.op), hardspace, prettyExpr(e.b));

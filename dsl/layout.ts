@@ -91,7 +91,9 @@ export interface FixedGroupE {
 }
 export type Fixed = readonly FixedE[];
 
-const EMPTY: Doc = [];
+/** The empty document (shared: no allocation per use). */
+export const empty: Doc = [];
+const EMPTY = empty;
 
 const isSeq = (d: Doc): d is readonly Doc[] => Array.isArray(d);
 
@@ -130,6 +132,9 @@ export function catAll(docs: readonly Doc[]): Doc {
 }
 
 export function group(doc: Doc, kind: GroupKind = GroupKind.Regular): Doc {
+  // A group of kind K directly holding one group of kind K is that group once fixed up (fixup
+  // moves the same edges out of both and then dissolves the outer one): build it only once.
+  if (!isSeq(doc) && typeof doc !== "string" && doc.k === 2 && doc.kind === kind) return doc;
   return { k: 2, kind, doc };
 }
 
