@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import { deriveMac } from "../../lib/mac.ts";
+import { RUNTIME_FILES, RUNTIME_OUTPUT_DIR } from "../../lib/runtime/files.ts";
 import { parseExecLine } from "../support/exec-line.ts";
 import { build as nixBuild } from "../support/nix.ts";
 import { installQemuArgs, qemuGuest } from "../support/qemu-args.ts";
@@ -436,14 +437,8 @@ describeWith(
         "modules/study.nix",
         "modules/study/alice.nix",
         "modules/study/bob.nix",
-        "modules/vmflake/default.nix",
-        "modules/vmflake/installer.nix",
-        "modules/vmflake/qemu.nix",
-        "modules/vmflake/scripts/install-guest.sh",
-        "modules/vmflake/scripts/installer.sh",
-        "modules/vmflake/scripts/prepare-disk.sh",
-        "modules/vmflake/scripts/stop-guest.sh",
-        "modules/vmflake/scripts/tap.sh",
+        // The runtime's files, whichever they are; not topology.svg nor anything else.
+        ...RUNTIME_FILES.map((f) => `${RUNTIME_OUTPUT_DIR}/${f}`).sort(),
       ]);
       for (const f of ["flake.nix", "modules/vmflake/default.nix", "modules/study.nix"]) {
         expect(readFileSync(join(source, f), "utf8"), f).toBe(readFileSync(join(out, f), "utf8"));
