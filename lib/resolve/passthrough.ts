@@ -55,10 +55,7 @@ export function resolvePassthrough(
 ): ResolvedPassthrough | undefined {
   const pci: string[] = [];
   const usb: ResolvedUsbDevice[] = [];
-  const pciList = g.pci === undefined ? [] : (list(p, g.pci, `${path}.pci`) ?? []);
-  if (pciList.length > MAX_PCI)
-    p.add(`${path}.pci`, `lists ${pciList.length} devices; a guest takes at most ${MAX_PCI}`);
-  pciList.forEach((v, i) => {
+  devices(p, g.pci, `${path}.pci`, MAX_PCI).forEach((v, i) => {
     const at = joinPath(`${path}.pci`, i);
     const addr = pciAddress(p, v, at);
     if (addr === undefined) return;
@@ -69,10 +66,7 @@ export function resolvePassthrough(
       claims.push({ ...owner, path: at, device: { pci: addr } });
     }
   });
-  const usbList = g.usb === undefined ? [] : (list(p, g.usb, `${path}.usb`) ?? []);
-  if (usbList.length > MAX_USB)
-    p.add(`${path}.usb`, `lists ${usbList.length} devices; a guest takes at most ${MAX_USB}`);
-  usbList.forEach((v, i) => {
+  devices(p, g.usb, `${path}.usb`, MAX_USB).forEach((v, i) => {
     const at = joinPath(`${path}.usb`, i);
     const d = usbDevice(p, v, at);
     if (d === undefined) return;
@@ -110,6 +104,14 @@ export function checkDeviceClaims(p: Problems, claims: readonly DeviceClaim[]): 
       `${what} is also given to guest ${earlier.guest} (${earlier.path}); a device can be in one guest only${"usb" in c.device ? " (give bus and port to tell identical devices apart)" : ""}`,
     );
   });
+}
+
+/** An optional list of at most `max` devices (its items are checked by the caller). */
+function devices(p: Problems, value: unknown, path: string, max: number): readonly unknown[] {
+  const items = value === undefined ? [] : (list(p, value, path) ?? []);
+  if (items.length > max)
+    p.add(path, `lists ${items.length} devices; a guest takes at most ${max}`);
+  return items;
 }
 
 function pciAddress(p: Problems, value: unknown, path: string): string | undefined {

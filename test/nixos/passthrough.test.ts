@@ -11,7 +11,11 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { deriveMac } from "../../lib/mac.ts";
 import { parseExecLine } from "../support/exec-line.ts";
-import { PASSTHROUGH_ARGS, PASSTHROUGH_SPEC } from "../support/passthrough-spec.ts";
+import {
+  PASSTHROUGH_ARGS,
+  PASSTHROUGH_DEVICE_ALLOW,
+  PASSTHROUGH_SPEC,
+} from "../support/passthrough-spec.ts";
 import { guestQemuArgs, qemuGuest } from "../support/qemu-args.ts";
 import { runtimeScript } from "../support/runtime-files.ts";
 import {
@@ -89,14 +93,7 @@ describeNixpkgs("passthrough on the real NixOS module system", () => {
       expect(words("Requires")).toContain("vmflake-vfio-build.service");
       expect(words("After")).toContain("vmflake-vfio-build.service");
       expect(unitValues(unit, "DevicePolicy")).toEqual(["closed"]);
-      expect(unitValues(unit, "DeviceAllow")).toEqual([
-        "/dev/kvm rw",
-        "/dev/net/tun rw",
-        "/dev/vhost-net rw",
-        "char-usb_device rw",
-        "/dev/vfio/vfio rw",
-        "char-vfio rw",
-      ]);
+      expect(unitValues(unit, "DeviceAllow")).toEqual(PASSTHROUGH_DEVICE_ALLOW);
       expect(unitValues(unit, "LimitMEMLOCK")).toEqual(["9216M"]);
       const argv = parseExecLine(unitValues(unit, "ExecStart")[0]!);
       const expected = guestQemuArgs([

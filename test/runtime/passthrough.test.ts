@@ -24,7 +24,11 @@ import {
   testImageBytes,
   testQemuGuest,
 } from "../support/qemu-kit/test-guest.ts";
-import { PASSTHROUGH_ARGS, PASSTHROUGH_SPEC } from "../support/passthrough-spec.ts";
+import {
+  PASSTHROUGH_ARGS,
+  PASSTHROUGH_DEVICE_ALLOW,
+  PASSTHROUGH_SPEC,
+} from "../support/passthrough-spec.ts";
 import { guestQemuArgs, withoutNic } from "../support/qemu-args.ts";
 import { qmp } from "../support/qmp.ts";
 import { removeScratchDir, scratchDir, tempDir } from "../support/temp.ts";
@@ -116,14 +120,7 @@ describeWith(
     it("the guest's unit requires the binding, may open VFIO and USB nodes, and locks its memory", () => {
       expect(hinted.build.requires).toContain("vmflake-vfio-build.service");
       expect(hinted.build.after).toContain("vmflake-vfio-build.service");
-      expect(hinted.build.DeviceAllow).toEqual([
-        "/dev/kvm rw",
-        "/dev/net/tun rw",
-        "/dev/vhost-net rw",
-        "char-usb_device rw",
-        "/dev/vfio/vfio rw",
-        "char-vfio rw",
-      ]);
+      expect(hinted.build.DeviceAllow).toEqual(PASSTHROUGH_DEVICE_ALLOW);
       // 8 GiB of guest memory and 1 GiB for QEMU's own mappings.
       expect(hinted.build.LimitMEMLOCK).toBe("9216M");
       // A guest without devices gets nothing of it.

@@ -40,3 +40,13 @@ export const PASSTHROUGH_ARGS = [
   "-device",
   "usb-host,bus=vmflake-xhci.0,vendorid=0x1050,productid=0x0407,hostbus=3,hostport=1.4",
 ];
+
+/** DeviceAllow= of the guest build's unit: the runtime's sandbox, then what its devices need. */
+export const PASSTHROUGH_DEVICE_ALLOW = [
+  "/dev/kvm rw",
+  "/dev/net/tun rw",
+  "/dev/vhost-net rw",
+  "char-usb_device rw",
+  "/dev/vfio/vfio rw",
+  "char-vfio rw",
+];

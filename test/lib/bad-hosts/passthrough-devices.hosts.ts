@@ -37,6 +37,13 @@ export default {
           usb: [{ vendor: "046D", product: "c52b", bus: 1 }],
         },
         carol: { memory: "1G", disk: "4G", pci: "0000:02:00.0", usb: {} },
+        // More devices than a guest takes.
+        erin: {
+          memory: "1G",
+          disk: "4G",
+          pci: Array.from({ length: 17 }, (_, i) => `0000:03:${i.toString(16).padStart(2, "0")}.0`),
+          usb: Array.from({ length: 16 }, (_, i) => ({ vendor: "abcd", product: `${1000 + i}` })),
+        },
       },
     },
     lab: {
