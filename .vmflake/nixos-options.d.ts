@@ -34,7 +34,7 @@ declare global {
        * }
        * ```
        */
-      readonly containers?: { readonly [name: string]: ContainersEntry };
+      readonly containers?: { readonly [name: string]: ContainersEntry } | Computed;
       /**
        * Type: unspecified value.
        * @defaultValue `"_mkMergedOptionModule"`
@@ -71,7 +71,7 @@ declare global {
        * }
        * ```
        */
-      readonly fileSystems?: { readonly [name: string]: FileSystemsEntry };
+      readonly fileSystems?: { readonly [name: string]: FileSystemsEntry } | Computed;
       readonly fonts?: Fonts;
       readonly hardware?: Hardware;
       readonly i18n?: I18n;
@@ -84,7 +84,7 @@ declare global {
        * Type: attribute set of (attribute set).
        * @defaultValue `{ }`
        */
-      readonly lib?: { readonly [name: string]: { readonly [name: string]: Value } };
+      readonly lib?: { readonly [name: string]: { readonly [name: string]: Value } | Computed } | Computed;
       readonly location?: Location;
       readonly meta?: Meta;
       readonly nesting?: Nesting;
@@ -115,7 +115,7 @@ declare global {
        * @example
        * `{ fewJobsManyCores.configuration = { nix.settings = { core = 0; max-jobs = 1; }; }; }`
        */
-      readonly specialisation?: { readonly [name: string]: SpecialisationEntry };
+      readonly specialisation?: { readonly [name: string]: SpecialisationEntry } | Computed;
       /**
        * The swap devices and swap files.  These must have been
        * initialised using `mkswap`.  Each element
@@ -402,7 +402,7 @@ declare global {
        * ]
        * ```
        */
-      readonly kernelPatches?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly kernelPatches?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       readonly kexec?: BootKexec;
       readonly loader?: BootLoader;
       readonly modprobeConfig?: BootModprobeConfig;
@@ -569,7 +569,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly registrations?: { readonly [name: string]: BootBinfmtRegistrationsEntry };
+      readonly registrations?: { readonly [name: string]: BootBinfmtRegistrationsEntry } | Computed;
     }
 
     /** `boot.binfmt.registrations.<name>` */
@@ -670,7 +670,7 @@ declare global {
        * Type: attribute set of anything.
        * @defaultValue `{ }`
        */
-      readonly extensions?: { readonly [name: string]: Value };
+      readonly extensions?: { readonly [name: string]: Value } | Computed;
       /**
        * The bootspec package to use.
        *
@@ -777,7 +777,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly extraFiles?: { readonly [name: string]: BootInitrdExtraFilesEntry };
+      readonly extraFiles?: { readonly [name: string]: BootInitrdExtraFilesEntry } | Computed;
       /**
        * Other firmware files (relative to `"${config.hardware.firmware}/lib/firmware"`) to include in the final initrd we are building.
        *
@@ -897,7 +897,7 @@ declare global {
        * }
        * ```
        */
-      readonly secrets?: { readonly [name: string]: string | Computed | null };
+      readonly secrets?: { readonly [name: string]: string | Computed | null } | Computed;
       readonly services?: BootInitrdServices;
       /**
        * The greeting message displayed during NixOS stage 1 boot.
@@ -948,7 +948,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly devices?: { readonly [name: string]: BootInitrdClevisDevicesEntry };
+      readonly devices?: { readonly [name: string]: BootInitrdClevisDevicesEntry } | Computed;
       /**
        * Whether to enable Clevis in initrd.
        *
@@ -1070,7 +1070,7 @@ declare global {
        * }
        * ```
        */
-      readonly devices?: { readonly [name: string]: BootInitrdLuksDevicesEntry };
+      readonly devices?: { readonly [name: string]: BootInitrdLuksDevicesEntry } | Computed;
       /** @deprecated Removed from NixOS. */
       readonly enable?: Removed;
       /**
@@ -1743,7 +1743,7 @@ declare global {
        * }
        * ```
        */
-      readonly contents?: { readonly [name: string]: BootInitrdSystemdContentsEntry };
+      readonly contents?: { readonly [name: string]: BootInitrdSystemdContentsEntry } | Computed;
       readonly dbus?: BootInitrdSystemdDbus;
       readonly dmVerity?: BootInitrdSystemdDmVerity;
       /**
@@ -1786,7 +1786,7 @@ declare global {
        * }
        * ```
        */
-      readonly extraBin?: { readonly [name: string]: string | Computed };
+      readonly extraBin?: { readonly [name: string]: string | Computed } | Computed;
       /** @deprecated Removed from NixOS. */
       readonly extraConfig?: Removed;
       readonly fido2?: BootInitrdSystemdFido2;
@@ -1796,7 +1796,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly groups?: { readonly [name: string]: BootInitrdSystemdGroupsEntry };
+      readonly groups?: { readonly [name: string]: BootInitrdSystemdGroupsEntry } | Computed;
       /**
        * Packages to include in /bin for the stage 1 emergency shell.
        *
@@ -1824,7 +1824,7 @@ declare global {
        * }
        * ```
        */
-      readonly managerEnvironment?: { readonly [name: string]: string | Computed | null };
+      readonly managerEnvironment?: { readonly [name: string]: string | Computed | null } | Computed;
       /**
        * Definition of systemd mount units.
        * This is a list instead of an attrSet, because systemd mandates the names to be derived from
@@ -1857,7 +1857,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly paths?: { readonly [name: string]: BootInitrdSystemdPathsEntry };
+      readonly paths?: { readonly [name: string]: BootInitrdSystemdPathsEntry } | Computed;
       readonly repart?: BootInitrdSystemdRepart;
       /**
        * Controls how systemd will interpret the root FS in initrd. See
@@ -1879,7 +1879,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: BootInitrdSystemdServicesEntry };
+      readonly services?: { readonly [name: string]: BootInitrdSystemdServicesEntry } | Computed;
       readonly settings?: BootInitrdSystemdSettings;
       /**
        * Definition of slice configurations.
@@ -1887,14 +1887,14 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly slices?: { readonly [name: string]: BootInitrdSystemdSlicesEntry };
+      readonly slices?: { readonly [name: string]: BootInitrdSystemdSlicesEntry } | Computed;
       /**
        * Definition of systemd socket units.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly sockets?: { readonly [name: string]: BootInitrdSystemdSocketsEntry };
+      readonly sockets?: { readonly [name: string]: BootInitrdSystemdSocketsEntry } | Computed;
       /**
        * Store paths to copy into the initrd as well.
        *
@@ -1935,14 +1935,14 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly targets?: { readonly [name: string]: BootInitrdSystemdTargetsEntry };
+      readonly targets?: { readonly [name: string]: BootInitrdSystemdTargetsEntry } | Computed;
       /**
        * Definition of systemd timer units.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly timers?: { readonly [name: string]: BootInitrdSystemdTimersEntry };
+      readonly timers?: { readonly [name: string]: BootInitrdSystemdTimersEntry } | Computed;
       readonly tmpfiles?: BootInitrdSystemdTmpfiles;
       readonly tpm2?: BootInitrdSystemdTpm2;
       /**
@@ -1951,14 +1951,14 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly units?: { readonly [name: string]: BootInitrdSystemdUnitsEntry };
+      readonly units?: { readonly [name: string]: BootInitrdSystemdUnitsEntry } | Computed;
       /**
        * Users to include in initrd.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly users?: { readonly [name: string]: BootInitrdSystemdUsersEntry };
+      readonly users?: { readonly [name: string]: BootInitrdSystemdUsersEntry } | Computed;
     }
 
     /** `boot.initrd.systemd.automounts.*` */
@@ -1986,7 +1986,7 @@ declare global {
        * }
        * ```
        */
-      readonly automountConfig?: { readonly [name: string]: Value };
+      readonly automountConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * If the specified units are started at the same time as
        * this unit, delay them until this unit has started.
@@ -2120,7 +2120,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -2320,7 +2320,7 @@ declare global {
        * }
        * ```
        */
-      readonly mountConfig?: { readonly [name: string]: Value };
+      readonly mountConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * The name of this systemd unit, including its extension.
        * This can be used to refer to this unit from other systemd units.
@@ -2416,7 +2416,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -2485,21 +2485,21 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly links?: { readonly [name: string]: BootInitrdSystemdNetworkLinksEntry };
+      readonly links?: { readonly [name: string]: BootInitrdSystemdNetworkLinksEntry } | Computed;
       /**
        * Definition of systemd network devices.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly netdevs?: { readonly [name: string]: BootInitrdSystemdNetworkNetdevsEntry };
+      readonly netdevs?: { readonly [name: string]: BootInitrdSystemdNetworkNetdevsEntry } | Computed;
       /**
        * Definition of systemd networks.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly networks?: { readonly [name: string]: BootInitrdSystemdNetworkNetworksEntry };
+      readonly networks?: { readonly [name: string]: BootInitrdSystemdNetworkNetworksEntry } | Computed;
       readonly "wait-online"?: BootInitrdSystemdNetworkWaitOnline;
     }
 
@@ -2525,7 +2525,7 @@ declare global {
        * }
        * ```
        */
-      readonly dhcpV4Config?: { readonly [name: string]: Value };
+      readonly dhcpV4Config?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[DHCPv6]` section of the networkd config.
@@ -2538,7 +2538,7 @@ declare global {
        * }
        * ```
        */
-      readonly dhcpV6Config?: { readonly [name: string]: Value };
+      readonly dhcpV6Config?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Network]` section of the networkd config.
@@ -2557,7 +2557,7 @@ declare global {
        * }
        * ```
        */
-      readonly networkConfig?: { readonly [name: string]: Value };
+      readonly networkConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Defines route table names as an attrset of name to number.
        * See `networkd.conf(5)` for details.
@@ -2569,7 +2569,7 @@ declare global {
        * }
        * ```
        */
-      readonly routeTables?: { readonly [name: string]: number | bigint | Computed };
+      readonly routeTables?: { readonly [name: string]: number | bigint | Computed } | Computed;
     }
 
     /** `boot.initrd.systemd.network.links.<name>` */
@@ -2598,7 +2598,7 @@ declare global {
        * }
        * ```
        */
-      readonly linkConfig?: { readonly [name: string]: Value };
+      readonly linkConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Match]` section of the unit.  See
@@ -2614,7 +2614,7 @@ declare global {
        * }
        * ```
        */
-      readonly matchConfig?: { readonly [name: string]: Value };
+      readonly matchConfig?: { readonly [name: string]: Value } | Computed;
     }
 
     /** `boot.initrd.systemd.network.netdevs.<name>` */
@@ -2632,7 +2632,7 @@ declare global {
        * }
        * ```
        */
-      readonly bareUDPConfig?: { readonly [name: string]: Value };
+      readonly bareUDPConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[BatmanAdvanced]` section of the unit. See
@@ -2646,7 +2646,7 @@ declare global {
        * }
        * ```
        */
-      readonly batmanAdvancedConfig?: { readonly [name: string]: Value };
+      readonly batmanAdvancedConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Bond]` section of the unit.  See
@@ -2659,7 +2659,7 @@ declare global {
        * }
        * ```
        */
-      readonly bondConfig?: { readonly [name: string]: Value };
+      readonly bondConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Bridge]` section of the unit.  See
@@ -2672,7 +2672,7 @@ declare global {
        * }
        * ```
        */
-      readonly bridgeConfig?: { readonly [name: string]: Value };
+      readonly bridgeConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Whether to manage network configuration using `systemd-network`.
        *
@@ -2699,7 +2699,7 @@ declare global {
        * }
        * ```
        */
-      readonly fooOverUDPConfig?: { readonly [name: string]: Value };
+      readonly fooOverUDPConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[GENEVE]` section of the unit.  See
@@ -2712,7 +2712,7 @@ declare global {
        * }
        * ```
        */
-      readonly geneveConfig?: { readonly [name: string]: Value };
+      readonly geneveConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[HSR]` section of the unit.  See
@@ -2728,7 +2728,7 @@ declare global {
        * }
        * ```
        */
-      readonly hsrConfig?: { readonly [name: string]: Value };
+      readonly hsrConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the `[IPoIB]` section of the unit.
        * See `systemd.netdev(5)` for details.
@@ -2740,7 +2740,7 @@ declare global {
        * }
        * ```
        */
-      readonly ipoibConfig?: { readonly [name: string]: Value };
+      readonly ipoibConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the `[IPVLAN]` section of the unit.
        * See `systemd.netdev(5)` for details.
@@ -2753,7 +2753,7 @@ declare global {
        * }
        * ```
        */
-      readonly ipvlanConfig?: { readonly [name: string]: Value };
+      readonly ipvlanConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the `[IPVTAP]` section of the unit.
        * See `systemd.netdev(5)` for details.
@@ -2766,7 +2766,7 @@ declare global {
        * }
        * ```
        */
-      readonly ipvtapConfig?: { readonly [name: string]: Value };
+      readonly ipvtapConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[L2TP]` section of the unit. See
@@ -2783,7 +2783,7 @@ declare global {
        * }
        * ```
        */
-      readonly l2tpConfig?: { readonly [name: string]: Value };
+      readonly l2tpConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each item in this array specifies an option in the
        * `[L2TPSession]` section of the unit. See
@@ -2800,7 +2800,7 @@ declare global {
        * ]
        * ```
        */
-      readonly l2tpSessions?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly l2tpSessions?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[MACsec]` section of the unit.  See
@@ -2813,7 +2813,7 @@ declare global {
        * }
        * ```
        */
-      readonly macsecConfig?: { readonly [name: string]: Value };
+      readonly macsecConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each item in this array specifies an option in the
        * `[MACsecReceiveAssociation]` section of the unit. See
@@ -2829,7 +2829,7 @@ declare global {
        * ]
        * ```
        */
-      readonly macsecReceiveAssociations?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly macsecReceiveAssociations?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each item in this array specifies an option in the
        * `[MACsecReceiveChannel]` section of the unit. See
@@ -2845,7 +2845,7 @@ declare global {
        * ]
        * ```
        */
-      readonly macsecReceiveChannels?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly macsecReceiveChannels?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each item in this array specifies an option in the
        * `[MACsecTransmitAssociation]` section of the unit. See
@@ -2860,7 +2860,7 @@ declare global {
        * ]
        * ```
        */
-      readonly macsecTransmitAssociations?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly macsecTransmitAssociations?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[MACVLAN]` section of the unit.  See
@@ -2873,7 +2873,7 @@ declare global {
        * }
        * ```
        */
-      readonly macvlanConfig?: { readonly [name: string]: Value };
+      readonly macvlanConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the `[MACVTAP]` section of the unit.
        * See `systemd.netdev(5)` for details.
@@ -2885,7 +2885,7 @@ declare global {
        * }
        * ```
        */
-      readonly macvtapConfig?: { readonly [name: string]: Value };
+      readonly macvtapConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Match]` section of the unit.  See
@@ -2901,7 +2901,7 @@ declare global {
        * }
        * ```
        */
-      readonly matchConfig?: { readonly [name: string]: Value };
+      readonly matchConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Netdev]` section of the unit.  See
@@ -2914,7 +2914,7 @@ declare global {
        * }
        * ```
        */
-      readonly netdevConfig?: { readonly [name: string]: Value };
+      readonly netdevConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Peer]` section of the unit.  See
@@ -2927,7 +2927,7 @@ declare global {
        * }
        * ```
        */
-      readonly peerConfig?: { readonly [name: string]: Value };
+      readonly peerConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Tap]` section of the unit.  See
@@ -2940,7 +2940,7 @@ declare global {
        * }
        * ```
        */
-      readonly tapConfig?: { readonly [name: string]: Value };
+      readonly tapConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Tun]` section of the unit.  See
@@ -2953,7 +2953,7 @@ declare global {
        * }
        * ```
        */
-      readonly tunConfig?: { readonly [name: string]: Value };
+      readonly tunConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Tunnel]` section of the unit.  See
@@ -2966,7 +2966,7 @@ declare global {
        * }
        * ```
        */
-      readonly tunnelConfig?: { readonly [name: string]: Value };
+      readonly tunnelConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[VLAN]` section of the unit.  See
@@ -2979,7 +2979,7 @@ declare global {
        * }
        * ```
        */
-      readonly vlanConfig?: { readonly [name: string]: Value };
+      readonly vlanConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[VRF]` section of the unit. See
@@ -2994,7 +2994,7 @@ declare global {
        * }
        * ```
        */
-      readonly vrfConfig?: { readonly [name: string]: Value };
+      readonly vrfConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[VXCAN]` section of the unit.  See
@@ -3007,14 +3007,14 @@ declare global {
        * }
        * ```
        */
-      readonly vxcanConfig?: { readonly [name: string]: Value };
+      readonly vxcanConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[VXLAN]` section of the unit.  See
        * `systemd.netdev(5)` for details.
        * @defaultValue `{ }`
        */
-      readonly vxlanConfig?: { readonly [name: string]: Value };
+      readonly vxlanConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[WireGuard]` section of the unit. See
@@ -3032,7 +3032,7 @@ declare global {
        * }
        * ```
        */
-      readonly wireguardConfig?: { readonly [name: string]: Value };
+      readonly wireguardConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each item in this array specifies an option in the
        * `[WireGuardPeer]` section of the unit. See
@@ -3056,7 +3056,7 @@ declare global {
        * ]
        * ```
        */
-      readonly wireguardPeers?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly wireguardPeers?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the `[WLAN]` section of the unit.
        * See `systemd.netdev(5)` for details.
@@ -3069,7 +3069,7 @@ declare global {
        * }
        * ```
        */
-      readonly wlanConfig?: { readonly [name: string]: Value };
+      readonly wlanConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Xfrm]` section of the unit.  See
@@ -3082,7 +3082,7 @@ declare global {
        * }
        * ```
        */
-      readonly xfrmConfig?: { readonly [name: string]: Value };
+      readonly xfrmConfig?: { readonly [name: string]: Value } | Computed;
     }
 
     /** `boot.initrd.systemd.network.networks.<name>` */
@@ -3111,7 +3111,7 @@ declare global {
        * ]
        * ```
        */
-      readonly addresses?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly addresses?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[BandMultiQueueing]` section of the unit.  See
@@ -3124,7 +3124,7 @@ declare global {
        * }
        * ```
        */
-      readonly bandMultiQueueingConfig?: { readonly [name: string]: Value };
+      readonly bandMultiQueueingConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[BFIFO]` section of the unit.  See
@@ -3138,7 +3138,7 @@ declare global {
        * }
        * ```
        */
-      readonly bfifoConfig?: { readonly [name: string]: Value };
+      readonly bfifoConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of bond interfaces to be added to the network section of the
        * unit.  See `systemd.network(5)` for details.
@@ -3164,7 +3164,7 @@ declare global {
        * }
        * ```
        */
-      readonly bridgeConfig?: { readonly [name: string]: Value };
+      readonly bridgeConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of BridgeFDB sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -3180,7 +3180,7 @@ declare global {
        * ]
        * ```
        */
-      readonly bridgeFDBs?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly bridgeFDBs?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * A list of BridgeMDB sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -3195,7 +3195,7 @@ declare global {
        * ]
        * ```
        */
-      readonly bridgeMDBs?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly bridgeMDBs?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * A list of BridgeVLAN sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -3209,7 +3209,7 @@ declare global {
        * ]
        * ```
        */
-      readonly bridgeVLANs?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly bridgeVLANs?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[CAKE]` section of the unit.  See
@@ -3224,7 +3224,7 @@ declare global {
        * }
        * ```
        */
-      readonly cakeConfig?: { readonly [name: string]: Value };
+      readonly cakeConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[CAN]` section of the unit.  See
@@ -3233,7 +3233,7 @@ declare global {
        * @example
        * `{ }`
        */
-      readonly canConfig?: { readonly [name: string]: Value };
+      readonly canConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[ClassfulMultiQueueing]` section of the unit.  See
@@ -3246,7 +3246,7 @@ declare global {
        * }
        * ```
        */
-      readonly classfulMultiQueueingConfig?: { readonly [name: string]: Value };
+      readonly classfulMultiQueueingConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[ControlledDelay]` section of the unit.  See
@@ -3260,7 +3260,7 @@ declare global {
        * }
        * ```
        */
-      readonly controlledDelayConfig?: { readonly [name: string]: Value };
+      readonly controlledDelayConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[DeficitRoundRobinSchedulerClass]` section of the unit.  See
@@ -3274,7 +3274,7 @@ declare global {
        * }
        * ```
        */
-      readonly deficitRoundRobinSchedulerClassConfig?: { readonly [name: string]: Value };
+      readonly deficitRoundRobinSchedulerClassConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[DeficitRoundRobinScheduler]` section of the unit.  See
@@ -3287,7 +3287,7 @@ declare global {
        * }
        * ```
        */
-      readonly deficitRoundRobinSchedulerConfig?: { readonly [name: string]: Value };
+      readonly deficitRoundRobinSchedulerConfig?: { readonly [name: string]: Value } | Computed;
       /** @deprecated Removed from NixOS. */
       readonly dhcpConfig?: Removed;
       /**
@@ -3303,7 +3303,7 @@ declare global {
        * }
        * ```
        */
-      readonly dhcpPrefixDelegationConfig?: { readonly [name: string]: Value };
+      readonly dhcpPrefixDelegationConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[DHCPServer]` section of the unit.  See
@@ -3317,7 +3317,7 @@ declare global {
        * }
        * ```
        */
-      readonly dhcpServerConfig?: { readonly [name: string]: Value };
+      readonly dhcpServerConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of DHCPServerStaticLease sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -3332,7 +3332,7 @@ declare global {
        * ]
        * ```
        */
-      readonly dhcpServerStaticLeases?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly dhcpServerStaticLeases?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[DHCPv4]` section of the unit.  See
@@ -3346,7 +3346,7 @@ declare global {
        * }
        * ```
        */
-      readonly dhcpV4Config?: { readonly [name: string]: Value };
+      readonly dhcpV4Config?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[DHCPv6]` section of the unit.  See
@@ -3359,7 +3359,7 @@ declare global {
        * }
        * ```
        */
-      readonly dhcpV6Config?: { readonly [name: string]: Value };
+      readonly dhcpV6Config?: { readonly [name: string]: Value } | Computed;
       /** @deprecated Removed from NixOS. */
       readonly dhcpV6PrefixDelegationConfig?: Removed;
       /**
@@ -3395,7 +3395,7 @@ declare global {
        * }
        * ```
        */
-      readonly enhancedTransmissionSelectionConfig?: { readonly [name: string]: Value };
+      readonly enhancedTransmissionSelectionConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Extra configuration append to unit
        *
@@ -3416,7 +3416,7 @@ declare global {
        * }
        * ```
        */
-      readonly fairQueueingConfig?: { readonly [name: string]: Value };
+      readonly fairQueueingConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[FairQueueingControlledDelay]` section of the unit.  See
@@ -3430,7 +3430,7 @@ declare global {
        * }
        * ```
        */
-      readonly fairQueueingControlledDelayConfig?: { readonly [name: string]: Value };
+      readonly fairQueueingControlledDelayConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[FlowQueuePIE]` section of the unit.  See
@@ -3444,7 +3444,7 @@ declare global {
        * }
        * ```
        */
-      readonly flowQueuePIEConfig?: { readonly [name: string]: Value };
+      readonly flowQueuePIEConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of gateways to be added to the network section of the
        * unit.  See `systemd.network(5)` for details.
@@ -3465,7 +3465,7 @@ declare global {
        * }
        * ```
        */
-      readonly genericRandomEarlyDetectionConfig?: { readonly [name: string]: Value };
+      readonly genericRandomEarlyDetectionConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[HeavyHitterFilter]` section of the unit.  See
@@ -3479,7 +3479,7 @@ declare global {
        * }
        * ```
        */
-      readonly heavyHitterFilterConfig?: { readonly [name: string]: Value };
+      readonly heavyHitterFilterConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[HierarchyTokenBucketClass]` section of the unit.  See
@@ -3493,7 +3493,7 @@ declare global {
        * }
        * ```
        */
-      readonly hierarchyTokenBucketClassConfig?: { readonly [name: string]: Value };
+      readonly hierarchyTokenBucketClassConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[HierarchyTokenBucket]` section of the unit.  See
@@ -3506,7 +3506,7 @@ declare global {
        * }
        * ```
        */
-      readonly hierarchyTokenBucketConfig?: { readonly [name: string]: Value };
+      readonly hierarchyTokenBucketConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[IPoIB]` section of the unit.  See
@@ -3515,7 +3515,7 @@ declare global {
        * @example
        * `{ }`
        */
-      readonly ipoIBConfig?: { readonly [name: string]: Value };
+      readonly ipoIBConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[IPv6AcceptRA]` section of the unit. See
@@ -3529,7 +3529,7 @@ declare global {
        * }
        * ```
        */
-      readonly ipv6AcceptRAConfig?: { readonly [name: string]: Value };
+      readonly ipv6AcceptRAConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of `[IPv6AddressLabel]` sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -3544,7 +3544,7 @@ declare global {
        * ]
        * ```
        */
-      readonly ipv6AddressLabels?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly ipv6AddressLabels?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * A list of IPv6PREF64Prefix sections to be added to the unit. See
        * `systemd.network(5)` for details.
@@ -3558,7 +3558,7 @@ declare global {
        * ]
        * ```
        */
-      readonly ipv6PREF64Prefixes?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly ipv6PREF64Prefixes?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /** @deprecated Removed from NixOS. */
       readonly ipv6PrefixDelegationConfig?: Removed;
       /**
@@ -3575,7 +3575,7 @@ declare global {
        * ]
        * ```
        */
-      readonly ipv6Prefixes?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly ipv6Prefixes?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * A list of ipv6RoutePrefix sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -3590,7 +3590,7 @@ declare global {
        * ]
        * ```
        */
-      readonly ipv6RoutePrefixes?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly ipv6RoutePrefixes?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[IPv6SendRA]` section of the unit.  See
@@ -3605,7 +3605,7 @@ declare global {
        * }
        * ```
        */
-      readonly ipv6SendRAConfig?: { readonly [name: string]: Value };
+      readonly ipv6SendRAConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of ipvlan interfaces to be added to the network section of the
        * unit.  See `systemd.network(5)` for details.
@@ -3624,7 +3624,7 @@ declare global {
        * }
        * ```
        */
-      readonly linkConfig?: { readonly [name: string]: Value };
+      readonly linkConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[LLDP]` section of the unit.  See
@@ -3637,7 +3637,7 @@ declare global {
        * }
        * ```
        */
-      readonly lldpConfig?: { readonly [name: string]: Value };
+      readonly lldpConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of macvlan interfaces to be added to the network section of the
        * unit.  See `systemd.network(5)` for details.
@@ -3665,7 +3665,7 @@ declare global {
        * }
        * ```
        */
-      readonly matchConfig?: { readonly [name: string]: Value };
+      readonly matchConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[MobileNetwork]` section of the unit.  See
@@ -3679,7 +3679,7 @@ declare global {
        * }
        * ```
        */
-      readonly mobileNetworkConfig?: { readonly [name: string]: Value };
+      readonly mobileNetworkConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * The name of the network interface to match against.
        * @defaultValue `null`
@@ -3699,7 +3699,7 @@ declare global {
        * ]
        * ```
        */
-      readonly neighbors?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly neighbors?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Network]` section of the unit.  See
@@ -3712,7 +3712,7 @@ declare global {
        * }
        * ```
        */
-      readonly networkConfig?: { readonly [name: string]: Value };
+      readonly networkConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[NetworkEmulator]` section of the unit.  See
@@ -3726,7 +3726,7 @@ declare global {
        * }
        * ```
        */
-      readonly networkEmulatorConfig?: { readonly [name: string]: Value };
+      readonly networkEmulatorConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of NextHop sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -3741,7 +3741,7 @@ declare global {
        * ]
        * ```
        */
-      readonly nextHops?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly nextHops?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * A list of ntp servers to be added to the network section of the
        * unit.  See `systemd.network(5)` for details.
@@ -3761,7 +3761,7 @@ declare global {
        * }
        * ```
        */
-      readonly pfifoConfig?: { readonly [name: string]: Value };
+      readonly pfifoConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[PFIFOFast]` section of the unit.  See
@@ -3774,7 +3774,7 @@ declare global {
        * }
        * ```
        */
-      readonly pfifoFastConfig?: { readonly [name: string]: Value };
+      readonly pfifoFastConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[PFIFOHeadDrop]` section of the unit.  See
@@ -3788,7 +3788,7 @@ declare global {
        * }
        * ```
        */
-      readonly pfifoHeadDropConfig?: { readonly [name: string]: Value };
+      readonly pfifoHeadDropConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[PIE]` section of the unit.  See
@@ -3802,7 +3802,7 @@ declare global {
        * }
        * ```
        */
-      readonly pieConfig?: { readonly [name: string]: Value };
+      readonly pieConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[QDisc]` section of the unit.  See
@@ -3815,7 +3815,7 @@ declare global {
        * }
        * ```
        */
-      readonly qdiscConfig?: { readonly [name: string]: Value };
+      readonly qdiscConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[QuickFairQueueing]` section of the unit.  See
@@ -3828,7 +3828,7 @@ declare global {
        * }
        * ```
        */
-      readonly quickFairQueueingConfig?: { readonly [name: string]: Value };
+      readonly quickFairQueueingConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[QuickFairQueueingClass]` section of the unit.  See
@@ -3842,7 +3842,7 @@ declare global {
        * }
        * ```
        */
-      readonly quickFairQueueingConfigClass?: { readonly [name: string]: Value };
+      readonly quickFairQueueingConfigClass?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of route sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -3856,7 +3856,7 @@ declare global {
        * ]
        * ```
        */
-      readonly routes?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly routes?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * A list of routing policy rules sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -3872,7 +3872,7 @@ declare global {
        * ]
        * ```
        */
-      readonly routingPolicyRules?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly routingPolicyRules?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[SR-IOV]` section of the unit.  See
@@ -3886,7 +3886,7 @@ declare global {
        * }
        * ```
        */
-      readonly sriovConfig?: { readonly [name: string]: Value };
+      readonly sriovConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[StochasticFairBlue]` section of the unit.  See
@@ -3900,7 +3900,7 @@ declare global {
        * }
        * ```
        */
-      readonly stochasticFairBlueConfig?: { readonly [name: string]: Value };
+      readonly stochasticFairBlueConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[StochasticFairnessQueueing]` section of the unit.  See
@@ -3914,7 +3914,7 @@ declare global {
        * }
        * ```
        */
-      readonly stochasticFairnessQueueingConfig?: { readonly [name: string]: Value };
+      readonly stochasticFairnessQueueingConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[TokenBucketFilter]` section of the unit.  See
@@ -3928,7 +3928,7 @@ declare global {
        * }
        * ```
        */
-      readonly tokenBucketFilterConfig?: { readonly [name: string]: Value };
+      readonly tokenBucketFilterConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[TrivialLinkEqualizer]` section of the unit.  See
@@ -3942,7 +3942,7 @@ declare global {
        * }
        * ```
        */
-      readonly trivialLinkEqualizerConfig?: { readonly [name: string]: Value };
+      readonly trivialLinkEqualizerConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of tunnel interfaces to be added to the network section of the
        * unit.  See `systemd.network(5)` for details.
@@ -4137,7 +4137,7 @@ declare global {
        * }
        * ```
        */
-      readonly pathConfig?: { readonly [name: string]: Value };
+      readonly pathConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Units that require (i.e. depend on and need to go down with) this unit.
        * As discussed in the `wantedBy` option description this also creates
@@ -4181,7 +4181,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -4359,7 +4359,7 @@ declare global {
        * }
        * ```
        */
-      readonly environment?: { readonly [name: string]: string | Computed | null };
+      readonly environment?: { readonly [name: string]: string | Computed | null } | Computed;
       /**
        * The name of this systemd unit, including its extension.
        * This can be used to refer to this unit from other systemd units.
@@ -4489,7 +4489,7 @@ declare global {
        * }
        * ```
        */
-      readonly serviceConfig?: { readonly [name: string]: Value };
+      readonly serviceConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Configure unit start rate limiting. Units which are started
        * more than startLimitBurst times within an interval time
@@ -4514,7 +4514,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -4712,7 +4712,7 @@ declare global {
        * }
        * ```
        */
-      readonly sliceConfig?: { readonly [name: string]: Value };
+      readonly sliceConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Configure unit start rate limiting. Units which are started
        * more than startLimitBurst times within an interval time
@@ -4737,7 +4737,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -4916,7 +4916,7 @@ declare global {
        * }
        * ```
        */
-      readonly socketConfig?: { readonly [name: string]: Value };
+      readonly socketConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Configure unit start rate limiting. Units which are started
        * more than startLimitBurst times within an interval time
@@ -4941,7 +4941,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -5145,7 +5145,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -5312,7 +5312,7 @@ declare global {
        * }
        * ```
        */
-      readonly timerConfig?: { readonly [name: string]: Value };
+      readonly timerConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Unit]` section of the unit.  See
@@ -5325,7 +5325,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -5384,7 +5384,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [path: string]: { readonly [name: string]: BootInitrdSystemdTmpfilesSettingsEntryEntryEntry } } };
+      readonly settings?: { readonly [name: string]: { readonly [path: string]: { readonly [name: string]: BootInitrdSystemdTmpfilesSettingsEntryEntryEntry } | Computed } | Computed } | Computed;
     }
 
     /** `boot.initrd.systemd.tmpfiles.settings.<config-name>.<path>.<tmpfiles-type>` */
@@ -6114,7 +6114,7 @@ declare global {
        * @example
        * `{ "memtest.bin" = pkgs.memtest86plus.efi; }`
        */
-      readonly extraFiles?: { readonly [name: string]: string | Computed };
+      readonly extraFiles?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Additional arguments passed to `grub-install`.
        *
@@ -6290,7 +6290,7 @@ declare global {
        * }
        * ```
        */
-      readonly ipxe?: { readonly [name: string]: string | Computed };
+      readonly ipxe?: { readonly [name: string]: string | Computed } | Computed;
       readonly memtest86?: BootLoaderGrubMemtest86;
       /**
        * Mirror the boot configuration to multiple partitions and install grub
@@ -6415,7 +6415,7 @@ declare global {
        * }
        * ```
        */
-      readonly users?: { readonly [name: string]: BootLoaderGrubUsersEntry };
+      readonly users?: { readonly [name: string]: BootLoaderGrubUsersEntry } | Computed;
       /** Type: signed integer. */
       readonly version?: number | bigint | Computed;
       /**
@@ -6596,7 +6596,7 @@ declare global {
        * @example
        * `{ "efi/memtest86/memtest86.efi" = "${pkgs.memtest86-efi}/BOOTX64.efi"; }`
        */
-      readonly additionalFiles?: { readonly [name: string]: string | Computed };
+      readonly additionalFiles?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Device to install the BIOS version of limine on.
        *
@@ -7026,7 +7026,7 @@ declare global {
        * @example
        * `{ "efi/memtest86/memtest86.efi" = "${pkgs.memtest86-efi}/BOOTX64.efi"; }`
        */
-      readonly additionalFiles?: { readonly [name: string]: string | Computed };
+      readonly additionalFiles?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Whether or not to install the rEFInd EFI files as removable.
        *
@@ -7151,7 +7151,7 @@ declare global {
        * ''; }
        * ```
        */
-      readonly extraEntries?: { readonly [name: string]: string | Computed };
+      readonly extraEntries?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * A set of files to be copied to `$BOOT`.
        * Each attribute name denotes the destination file name in
@@ -7163,7 +7163,7 @@ declare global {
        * @example
        * `{ "efi/memtest86/memtest.efi" = pkgs.memtest86plus.efi; }`
        */
-      readonly extraFiles?: { readonly [name: string]: string | Computed };
+      readonly extraFiles?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Additional shell commands inserted in the bootloader installer
        * script after generating menu entries. It can be used to expand
@@ -7276,7 +7276,7 @@ declare global {
        * }
        * ```
        */
-      readonly windows?: { readonly [name: string]: BootLoaderSystemdBootWindowsEntry };
+      readonly windows?: { readonly [name: string]: BootLoaderSystemdBootWindowsEntry } | Computed;
       /**
        * Where the XBOOTLDR partition is mounted.
        *
@@ -7728,7 +7728,7 @@ declare global {
        *
        * Type: attribute set of section of an INI file (attrs of INI atom (null, bool, int, float or string)).
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
       /**
        * Number of boot attempts before this UKI is considered bad.
        *
@@ -7881,7 +7881,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly pools?: { readonly [name: string]: BootZfsPoolsEntry };
+      readonly pools?: { readonly [name: string]: BootZfsPoolsEntry } | Computed;
       /**
        * Patch the kernel to change symbols needed by ZFS from
        * EXPORT_SYMBOL_GPL to EXPORT_SYMBOL.
@@ -8211,7 +8211,7 @@ declare global {
        * }
        * ```
        */
-      readonly bindMounts?: { readonly [name: string]: ContainersEntryBindMountsEntry };
+      readonly bindMounts?: { readonly [name: string]: ContainersEntryBindMountsEntry } | Computed;
       /**
        * A specification of the desired configuration of this
        * container, as a NixOS module.
@@ -8256,7 +8256,7 @@ declare global {
        * Extra veth-pairs to be created for the container.
        * @defaultValue `{ }`
        */
-      readonly extraVeths?: { readonly [name: string]: ContainersEntryExtraVethsEntry };
+      readonly extraVeths?: { readonly [name: string]: ContainersEntryExtraVethsEntry } | Computed;
       /**
        * The Flake URI of the NixOS configuration to use for the container.
        * Replaces the option `containers.<name>.path`.
@@ -8438,7 +8438,7 @@ declare global {
        * the NixOS configurations.
        * @defaultValue `{ }`
        */
-      readonly specialArgs?: { readonly [name: string]: Value };
+      readonly specialArgs?: { readonly [name: string]: Value } | Computed;
       /**
        * Time for the container to start. In case of a timeout,
        * the container processes get killed.
@@ -9085,7 +9085,7 @@ declare global {
        * }
        * ```
        */
-      readonly etc?: { readonly [name: string]: EnvironmentEtcEntry };
+      readonly etc?: { readonly [name: string]: EnvironmentEtcEntry } | Computed;
       /**
        * Shell script code called during global environment initialisation
        * after all variables and profileVariables have been set.
@@ -9212,7 +9212,7 @@ declare global {
        * }
        * ```
        */
-      readonly profileRelativeEnvVars?: { readonly [name: string]: readonly (string | Computed)[] | Computed };
+      readonly profileRelativeEnvVars?: { readonly [name: string]: readonly (string | Computed)[] | Computed } | Computed;
       /**
        * Attribute set of environment variable used in the global
        * environment. These variables will be set by PAM early in the
@@ -9245,7 +9245,7 @@ declare global {
        * }
        * ```
        */
-      readonly profileRelativeSessionVariables?: { readonly [name: string]: readonly (string | Computed)[] | Computed };
+      readonly profileRelativeSessionVariables?: { readonly [name: string]: readonly (string | Computed)[] | Computed } | Computed;
       /**
        * A list of profiles used to setup the global environment.
        *
@@ -9275,7 +9275,7 @@ declare global {
        * Type: attribute set of (null or (list of (signed integer or string or absolute path)) or signed integer or string or absolute path).
        * @defaultValue `{ }`
        */
-      readonly sessionVariables?: { readonly [name: string]: readonly (number | bigint | Computed | string)[] | Computed | number | bigint | string | null };
+      readonly sessionVariables?: { readonly [name: string]: readonly (number | bigint | Computed | string)[] | Computed | number | bigint | string | null } | Computed;
       /**
        * An attribute set that maps aliases (the top level attribute names in
        * this option) to command strings or directly to build outputs. The
@@ -9291,7 +9291,7 @@ declare global {
        * }
        * ```
        */
-      readonly shellAliases?: { readonly [name: string]: string | Computed | null };
+      readonly shellAliases?: { readonly [name: string]: string | Computed | null } | Computed;
       /**
        * Shell script code called during shell initialisation.
        * This code is assumed to be shell-independent, which means you should
@@ -9361,7 +9361,7 @@ declare global {
        * }
        * ```
        */
-      readonly variables?: { readonly [name: string]: readonly (number | bigint | Computed | string)[] | Computed | number | bigint | string | null };
+      readonly variables?: { readonly [name: string]: readonly (number | bigint | Computed | string)[] | Computed | number | bigint | string | null } | Computed;
       readonly wordlist?: EnvironmentWordlist;
     }
 
@@ -9496,7 +9496,7 @@ declare global {
        * }
        * ```
        */
-      readonly lists?: { readonly [name: string]: readonly (string | Computed)[] | Computed };
+      readonly lists?: { readonly [name: string]: readonly (string | Computed)[] | Computed } | Computed;
     }
 
     /** `fileSystems.<name>` */
@@ -9797,7 +9797,7 @@ declare global {
        * };
        * ```
        */
-      readonly aliases?: { readonly [name: string]: FontsFontconfigAliasesEntry };
+      readonly aliases?: { readonly [name: string]: FontsFontconfigAliasesEntry } | Computed;
       /**
        * Allow bitmap fonts. Set to `false` to ban all
        * bitmap fonts.
@@ -10173,7 +10173,7 @@ declare global {
        * }
        * ```
        */
-      readonly cardAliases?: { readonly [name: string]: HardwareAlsaCardAliasesEntry };
+      readonly cardAliases?: { readonly [name: string]: HardwareAlsaCardAliasesEntry } | Computed;
       /**
        * The content of the system-wide ALSA configuration (/etc/asound.conf).
        *
@@ -10221,7 +10221,7 @@ declare global {
        * }
        * ```
        */
-      readonly controls?: { readonly [name: string]: HardwareAlsaControlsEntry };
+      readonly controls?: { readonly [name: string]: HardwareAlsaControlsEntry } | Computed;
       readonly defaultDevice?: HardwareAlsaDefaultDevice;
       /**
        * Assign custom names to sound cards.
@@ -10236,7 +10236,7 @@ declare global {
        * }
        * ```
        */
-      readonly deviceAliases?: { readonly [name: string]: string | Computed };
+      readonly deviceAliases?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Whether to set up the user space part of the Advanced Linux Sound Architecture (ALSA)
        *
@@ -10515,7 +10515,7 @@ declare global {
        * }
        * ```
        */
-      readonly input?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly input?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
       /**
        * Set configuration for the network service (/etc/bluetooth/network.conf).
        * See <https://github.com/bluez/bluez/blob/master/profiles/network/network.conf> for full list of options.
@@ -10531,7 +10531,7 @@ declare global {
        * }
        * ```
        */
-      readonly network?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly network?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
       /**
        * The bluez package to use.
        *
@@ -10561,7 +10561,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
     }
 
     /** `hardware.bluetooth.hsphfpd` */
@@ -11046,7 +11046,7 @@ declare global {
        * ''
        * ```
        */
-      readonly moduleParams?: { readonly [name: string]: { readonly [name: string]: Value } };
+      readonly moduleParams?: { readonly [name: string]: { readonly [name: string]: Value } | Computed } | Computed;
       /**
        * Whether to enable nvidia-persistenced a update for NVIDIA GPU headless mode, i.e.
        * It ensures all GPUs stay awake even during headless mode
@@ -11144,7 +11144,7 @@ declare global {
        *   A …
        * ```
        */
-      readonly settings?: { readonly [name: string]: boolean | Computed | number | bigint | string | null };
+      readonly settings?: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed;
     }
 
     /** `hardware.nvidia.dynamicBoost` */
@@ -11556,7 +11556,7 @@ declare global {
        * }
        * ```
        */
-      readonly ppdOptions?: { readonly [name: string]: string | Computed };
+      readonly ppdOptions?: { readonly [name: string]: string | Computed } | Computed;
     }
 
     /** `hardware.sane` */
@@ -11798,7 +11798,7 @@ declare global {
        * }
        * ```
        */
-      readonly extraLocaleSettings?: { readonly [name: string]: string | Computed };
+      readonly extraLocaleSettings?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Additional locales that the system should support, besides the ones
        * configured with `i18n.defaultLocale` and
@@ -11870,7 +11870,7 @@ declare global {
        * }
        * ```
        */
-      readonly localeCharsets?: { readonly [name: string]: string | Computed };
+      readonly localeCharsets?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * List of locales that the system should support.  The value
        * `"all"` means that all locales supported by
@@ -12068,7 +12068,7 @@ declare global {
        * }
        * ```
        */
-      readonly bonds?: { readonly [name: string]: NetworkingBondsEntry };
+      readonly bonds?: { readonly [name: string]: NetworkingBondsEntry } | Computed;
       /**
        * This option allows you to define Ethernet bridge devices
        * that connect physical networks together.  The value of this
@@ -12096,7 +12096,7 @@ declare global {
        * }
        * ```
        */
-      readonly bridges?: { readonly [name: string]: NetworkingBridgesEntry };
+      readonly bridges?: { readonly [name: string]: NetworkingBridgesEntry } | Computed;
       /** @deprecated Renamed to `services.connman`. */
       readonly connman?: Renamed<"services.connman">;
       /**
@@ -12229,7 +12229,7 @@ declare global {
        * }
        * ```
        */
-      readonly fooOverUDP?: { readonly [name: string]: NetworkingFooOverUDPEntry };
+      readonly fooOverUDP?: { readonly [name: string]: NetworkingFooOverUDPEntry } | Computed;
       /**
        * The fully qualified domain name (FQDN) of this host. By default, it is
        * the result of combining `networking.hostName` and `networking.domain.`
@@ -12269,7 +12269,7 @@ declare global {
        * }
        * ```
        */
-      readonly greTunnels?: { readonly [name: string]: NetworkingGreTunnelsEntry };
+      readonly greTunnels?: { readonly [name: string]: NetworkingGreTunnelsEntry } | Computed;
       /** @deprecated Removed from NixOS. */
       readonly hostConf?: Removed;
       /**
@@ -12334,7 +12334,7 @@ declare global {
        * };
        * ```
        */
-      readonly hosts?: { readonly [name: string]: readonly (string | Computed)[] | Computed };
+      readonly hosts?: { readonly [name: string]: readonly (string | Computed)[] | Computed } | Computed;
       /**
        * The configuration for each network interface.
        *
@@ -12360,7 +12360,7 @@ declare global {
        * }
        * ```
        */
-      readonly interfaces?: { readonly [name: string]: NetworkingInterfacesEntry };
+      readonly interfaces?: { readonly [name: string]: NetworkingInterfacesEntry } | Computed;
       /**
        * This option allows you to define interfaces encapsulating IP
        * packets within IP packets; which should be automatically created.
@@ -12383,7 +12383,7 @@ declare global {
        * }
        * ```
        */
-      readonly ipips?: { readonly [name: string]: NetworkingIpipsEntry };
+      readonly ipips?: { readonly [name: string]: NetworkingIpipsEntry } | Computed;
       readonly iproute2?: NetworkingIproute2;
       /**
        * This option allows you to define ipvlan interfaces which should
@@ -12402,7 +12402,7 @@ declare global {
        * }
        * ```
        */
-      readonly ipvlans?: { readonly [name: string]: NetworkingIpvlansEntry };
+      readonly ipvlans?: { readonly [name: string]: NetworkingIpvlansEntry } | Computed;
       /**
        * Shell commands to be executed after all the network
        * interfaces have been created, but not necessarily
@@ -12432,7 +12432,7 @@ declare global {
        * }
        * ```
        */
-      readonly macvlans?: { readonly [name: string]: NetworkingMacvlansEntry };
+      readonly macvlans?: { readonly [name: string]: NetworkingMacvlansEntry } | Computed;
       readonly modemmanager?: NetworkingModemmanager;
       /**
        * The list of nameservers.  It can be left empty if it is auto-detected through DHCP.
@@ -12493,7 +12493,7 @@ declare global {
        * }
        * ```
        */
-      readonly sits?: { readonly [name: string]: NetworkingSitsEntry };
+      readonly sits?: { readonly [name: string]: NetworkingSitsEntry } | Computed;
       /**
        * Whether to enable IPv6 Privacy Extensions for interfaces not
        * configured explicitly in
@@ -12587,7 +12587,7 @@ declare global {
        * }
        * ```
        */
-      readonly vlans?: { readonly [name: string]: NetworkingVlansEntry };
+      readonly vlans?: { readonly [name: string]: NetworkingVlansEntry } | Computed;
       /** @deprecated Removed from NixOS. */
       readonly vpnc?: Removed;
       /**
@@ -12624,7 +12624,7 @@ declare global {
        * }
        * ```
        */
-      readonly vswitches?: { readonly [name: string]: NetworkingVswitchesEntry };
+      readonly vswitches?: { readonly [name: string]: NetworkingVswitchesEntry } | Computed;
       /** @deprecated Removed from NixOS. */
       readonly wicd?: Removed;
       readonly wireguard?: NetworkingWireguard;
@@ -12666,7 +12666,7 @@ declare global {
        * }
        * ```
        */
-      readonly wlanInterfaces?: { readonly [name: string]: NetworkingWlanInterfacesEntry };
+      readonly wlanInterfaces?: { readonly [name: string]: NetworkingWlanInterfacesEntry } | Computed;
     }
 
     /** `networking.bonds.<name>` */
@@ -12684,7 +12684,7 @@ declare global {
        * }
        * ```
        */
-      readonly driverOptions?: { readonly [name: string]: string | Computed };
+      readonly driverOptions?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * The interfaces to bond together
        * @example
@@ -12960,7 +12960,7 @@ declare global {
        * ]
        * ```
        */
-      readonly allowedTCPPortRanges?: readonly ({ readonly [name: string]: number | bigint | Computed })[] | Computed;
+      readonly allowedTCPPortRanges?: readonly ({ readonly [name: string]: number | bigint | Computed } | Computed)[] | Computed;
       /**
        * List of TCP ports on which incoming connections are
        * accepted.
@@ -12991,7 +12991,7 @@ declare global {
        * ]
        * ```
        */
-      readonly allowedUDPPortRanges?: readonly ({ readonly [name: string]: number | bigint | Computed })[] | Computed;
+      readonly allowedUDPPortRanges?: readonly ({ readonly [name: string]: number | bigint | Computed } | Computed)[] | Computed;
       /**
        * List of open UDP ports.
        *
@@ -13116,7 +13116,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly interfaces?: { readonly [name: string]: NetworkingFirewallInterfacesEntry };
+      readonly interfaces?: { readonly [name: string]: NetworkingFirewallInterfacesEntry } | Computed;
       /**
        * Whether to log rejected or dropped incoming connections.
        * Note: The logs are found in the kernel logs, i.e. dmesg
@@ -13223,7 +13223,7 @@ declare global {
        * ]
        * ```
        */
-      readonly allowedTCPPortRanges?: readonly ({ readonly [name: string]: number | bigint | Computed })[] | Computed;
+      readonly allowedTCPPortRanges?: readonly ({ readonly [name: string]: number | bigint | Computed } | Computed)[] | Computed;
       /**
        * List of TCP ports on which incoming connections are
        * accepted.
@@ -13250,7 +13250,7 @@ declare global {
        * ]
        * ```
        */
-      readonly allowedUDPPortRanges?: readonly ({ readonly [name: string]: number | bigint | Computed })[] | Computed;
+      readonly allowedUDPPortRanges?: readonly ({ readonly [name: string]: number | bigint | Computed } | Computed)[] | Computed;
       /**
        * List of open UDP ports.
        * @defaultValue `[ ]`
@@ -13538,7 +13538,7 @@ declare global {
        * }
        * ```
        */
-      readonly options?: { readonly [name: string]: string | Computed };
+      readonly options?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Subnet mask of the network, specified as the number of
        * bits in the prefix (`24`).
@@ -13638,7 +13638,7 @@ declare global {
        * }
        * ```
        */
-      readonly options?: { readonly [name: string]: string | Computed };
+      readonly options?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Subnet mask of the network, specified as the number of
        * bits in the prefix (`64`).
@@ -14038,7 +14038,7 @@ declare global {
        * Type: attribute set of (null or boolean or signed integer or string).
        * @defaultValue `{ }`
        */
-      readonly connectionConfig?: { readonly [name: string]: boolean | Computed | number | bigint | string | null };
+      readonly connectionConfig?: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed;
       /**
        * Which program (or internal library) should be used for DHCP.
        *
@@ -14170,7 +14170,7 @@ declare global {
        * Type: attribute set of section of an INI file (attrs of INI atom (null, bool, int, float or string)).
        * @defaultValue `{ }`
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
       /**
        * List of interfaces that will not be managed by NetworkManager.
        * Interface name can be specified here, but if you need more fidelity,
@@ -14257,7 +14257,7 @@ declare global {
        *     …
        * ```
        */
-      readonly profiles?: { readonly [name: string]: NetworkingNetworkmanagerEnsureProfilesProfilesEntry & { readonly [name: string]: Value } };
+      readonly profiles?: { readonly [name: string]: NetworkingNetworkmanagerEnsureProfilesProfilesEntry & { readonly [name: string]: Value } } | Computed;
     }
 
     /** `networking.networkmanager.ensureProfiles.profiles.<name>` */
@@ -14366,7 +14366,7 @@ declare global {
        * }
        * ```
        */
-      readonly checkRulesetRedirects?: { readonly [name: string]: string | Computed };
+      readonly checkRulesetRedirects?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Whether to enable nftables and use nftables based firewall if enabled.
        * nftables is a Linux-based packet filtering framework intended to
@@ -14507,7 +14507,7 @@ declare global {
        *     …
        * ```
        */
-      readonly tables?: { readonly [name: string]: NetworkingNftablesTablesEntry };
+      readonly tables?: { readonly [name: string]: NetworkingNftablesTablesEntry } | Computed;
     }
 
     /** `networking.nftables.tables.<name>` */
@@ -14800,7 +14800,7 @@ declare global {
        */
       readonly extraOvsctlCmds?: string | Computed;
       /** The physical network interfaces connected by the vSwitch. */
-      readonly interfaces?: { readonly [name: string]: NetworkingVswitchesEntryInterfacesEntry };
+      readonly interfaces?: { readonly [name: string]: NetworkingVswitchesEntryInterfacesEntry } | Computed;
       /**
        * OpenFlow rules to insert into the Open vSwitch. All `openFlowRules` are
        * loaded with `ovs-ofctl` within one atomic operation.
@@ -14906,7 +14906,7 @@ declare global {
        * }
        * ```
        */
-      readonly interfaces?: { readonly [name: string]: NetworkingWireguardInterfacesEntry };
+      readonly interfaces?: { readonly [name: string]: NetworkingWireguardInterfacesEntry } | Computed;
     }
 
     /** `networking.wireguard.interfaces.<name>` */
@@ -14944,7 +14944,7 @@ declare global {
        * }
        * ```
        */
-      readonly extraOptions?: { readonly [name: string]: string | Computed | number | bigint };
+      readonly extraOptions?: { readonly [name: string]: string | Computed | number | bigint } | Computed;
       /**
        * Mark all wireguard packets originating from
        * this interface with the given firewall mark. The firewall mark can be
@@ -15358,7 +15358,7 @@ declare global {
        *   "echelon's AP" …
        * ```
        */
-      readonly networks?: { readonly [name: string]: NetworkingWirelessNetworksEntry };
+      readonly networks?: { readonly [name: string]: NetworkingWirelessNetworksEntry } | Computed;
       /**
        * Whether to periodically scan for (better) networks when the signal of
        * the current one is low. This will make roaming between access points
@@ -15418,7 +15418,7 @@ declare global {
        * Type: boolean or (attribute set) convertible to it.
        * @defaultValue `false`
        */
-      readonly userControlled?: { readonly [name: string]: Value } | boolean | Computed;
+      readonly userControlled?: { readonly [name: string]: Value } | Computed | boolean;
     }
 
     /** `networking.wireless.iwd` */
@@ -15458,7 +15458,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
     }
 
     /** `networking.wireless.networks.<name>` */
@@ -15858,7 +15858,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly registry?: { readonly [name: string]: NixRegistryEntry };
+      readonly registry?: { readonly [name: string]: NixRegistryEntry } | Computed;
       /** @deprecated Renamed to `nix.settings.require-sigs`. */
       readonly requireSignedBinaryCaches?: Renamed<"nix.settings.require-sigs">;
       /** @deprecated Renamed to `nix.settings.extra-sandbox-paths`. */
@@ -16254,7 +16254,7 @@ declare global {
        * @example
        * `nixpkgs`
        */
-      readonly flake?: { readonly [name: string]: Value } | null;
+      readonly flake?: { readonly [name: string]: Value } | Computed | null;
       /**
        * The flake reference to be rewritten.
        *
@@ -16267,7 +16267,7 @@ declare global {
        * }
        * ```
        */
-      readonly from?: { readonly [name: string]: string | Computed | number | bigint | boolean };
+      readonly from?: { readonly [name: string]: string | Computed | number | bigint | boolean } | Computed;
       /**
        * The flake reference `from` is rewritten to.
        *
@@ -16281,7 +16281,7 @@ declare global {
        * }
        * ```
        */
-      readonly to?: { readonly [name: string]: string | Computed | number | bigint | boolean };
+      readonly to?: { readonly [name: string]: string | Computed | number | bigint | boolean } | Computed;
     }
 
     /** `nix.settings` */
@@ -16508,7 +16508,7 @@ declare global {
        * }
        * ```
        */
-      readonly crossSystem?: { readonly [name: string]: Value } | null;
+      readonly crossSystem?: { readonly [name: string]: Value } | Computed | null;
       readonly flake?: NixpkgsFlake;
       /**
        * Specifies the platform where the NixOS configuration will run.
@@ -16557,7 +16557,7 @@ declare global {
        * }
        * ```
        */
-      readonly localSystem?: { readonly [name: string]: Value };
+      readonly localSystem?: { readonly [name: string]: Value } | Computed;
       /**
        * List of overlays to apply to Nixpkgs.
        * This option allows modifying the Nixpkgs package set accessed through the `pkgs` module argument.
@@ -16977,7 +16977,7 @@ declare global {
        * Type: attribute set of (null or string or absolute path).
        * @defaultValue `{ }`
        */
-      readonly shellAliases?: { readonly [name: string]: string | Computed | null };
+      readonly shellAliases?: { readonly [name: string]: string | Computed | null } | Computed;
       /**
        * Shell script code called during bash shell initialisation.
        *
@@ -17110,7 +17110,7 @@ declare global {
        * }
        * ```
        */
-      readonly extraOpts?: { readonly [name: string]: Value };
+      readonly extraOpts?: { readonly [name: string]: Value } | Computed;
       /**
        * Chromium default homepage
        *
@@ -17137,7 +17137,7 @@ declare global {
        * }
        * ```
        */
-      readonly initialPrefs?: { readonly [name: string]: Value };
+      readonly initialPrefs?: { readonly [name: string]: Value } | Computed;
       /**
        * The plasma-browser-integration package to use.
        *
@@ -17195,7 +17195,7 @@ declare global {
        */
       readonly packages?: readonly (Computed)[] | Computed;
       /** Type: attribute set of (absolute path or package or (submodule)). */
-      readonly profiles?: { readonly [name: string]: string | Computed | ProgramsDconfProfilesEntry };
+      readonly profiles?: { readonly [name: string]: string | Computed | ProgramsDconfProfilesEntry } | Computed;
     }
 
     /** `programs.dconf.profiles.<name>` */
@@ -17215,7 +17215,7 @@ declare global {
       /** */
       readonly locks?: readonly (string | Computed)[] | Computed;
       /** */
-      readonly settings?: { readonly [name: string]: Value };
+      readonly settings?: { readonly [name: string]: Value } | Computed;
     }
 
     /** `programs.evince` */
@@ -17362,7 +17362,7 @@ declare global {
        * }
        * ```
        */
-      readonly preferences?: { readonly [name: string]: boolean | Computed | number | bigint | string };
+      readonly preferences?: { readonly [name: string]: boolean | Computed | number | bigint | string } | Computed;
       /**
        * The status of `firefox.preferences`.
        *
@@ -17382,7 +17382,7 @@ declare global {
        * Type: attribute set.
        * @defaultValue `{ }`
        */
-      readonly wrapperConfig?: { readonly [name: string]: Value };
+      readonly wrapperConfig?: { readonly [name: string]: Value } | Computed;
     }
 
     /** `programs.firefox.nativeMessagingHosts` */
@@ -17446,7 +17446,7 @@ declare global {
        * }
        * ```
        */
-      readonly wrappedBinaries?: { readonly [name: string]: string | Computed | ProgramsFirejailWrappedBinariesEntry };
+      readonly wrappedBinaries?: { readonly [name: string]: string | Computed | ProgramsFirejailWrappedBinariesEntry } | Computed;
     }
 
     /** `programs.firejail.wrappedBinaries.<name>` */
@@ -17558,7 +17558,7 @@ declare global {
        * }
        * ```
        */
-      readonly shellAbbrs?: { readonly [name: string]: string | Computed };
+      readonly shellAbbrs?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Set of aliases for fish shell, which overrides `environment.shellAliases`.
        * See `environment.shellAliases` for an option format description.
@@ -17566,7 +17566,7 @@ declare global {
        * Type: attribute set of (null or string or absolute path).
        * @defaultValue `{ }`
        */
-      readonly shellAliases?: { readonly [name: string]: string | Computed | null };
+      readonly shellAliases?: { readonly [name: string]: string | Computed | null } | Computed;
       /**
        * Shell script code called during fish shell initialisation.
        *
@@ -17709,7 +17709,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null | readonly (boolean | Computed | number | bigint | string | null)[] } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null | readonly (boolean | Computed | number | bigint | string | null)[] } | Computed } | Computed;
     }
 
     /** `programs.gamescope` */
@@ -17770,7 +17770,7 @@ declare global {
        * }
        * ```
        */
-      readonly env?: { readonly [name: string]: string | Computed };
+      readonly env?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * The gamescope package to use.
        *
@@ -17837,7 +17837,7 @@ declare global {
        * }
        * ```
        */
-      readonly config?: { readonly [name: string]: { readonly [name: string]: Value } } | readonly ({ readonly [name: string]: { readonly [name: string]: Value } })[] | Computed;
+      readonly config?: { readonly [name: string]: { readonly [name: string]: Value } | Computed } | Computed | readonly ({ readonly [name: string]: { readonly [name: string]: Value } | Computed } | Computed)[];
       /**
        * Whether to enable git, a distributed version control system.
        *
@@ -18000,7 +18000,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: boolean | Computed | number | bigint | string | null };
+      readonly settings?: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed;
     }
 
     /** `programs.gnupg.dirmngr` */
@@ -18031,7 +18031,7 @@ declare global {
        * }
        * ```
        */
-      readonly config?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null | readonly (boolean | Computed | number | bigint | string | null)[] } };
+      readonly config?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null | readonly (boolean | Computed | number | bigint | string | null)[] } | Computed } | Computed;
       /**
        * Whether to enable gtklock, a GTK-based lockscreen for Wayland.
        *
@@ -18317,7 +18317,7 @@ declare global {
        * }
        * ```
        */
-      readonly commands?: { readonly [name: string]: string | Computed };
+      readonly commands?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Path to lesskey configuration file.
        *
@@ -18357,7 +18357,7 @@ declare global {
        * }
        * ```
        */
-      readonly envVariables?: { readonly [name: string]: string | Computed };
+      readonly envVariables?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * When less closes a file opened in such a way, it will call another program, called the input postprocessor,
        * which may perform any desired clean-up action (such as deleting the replacement file created by LESSOPEN).
@@ -18387,7 +18387,7 @@ declare global {
        * }
        * ```
        */
-      readonly lineEditingKeys?: { readonly [name: string]: string | Computed };
+      readonly lineEditingKeys?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * The less package to use.
        *
@@ -18534,7 +18534,7 @@ declare global {
        * }
        * ```
        */
-      readonly configure?: { readonly [name: string]: Value };
+      readonly configure?: { readonly [name: string]: Value } | Computed;
       /**
        * When enabled, installs neovim and configures neovim to be the default editor
        * using the EDITOR environment variable.
@@ -18572,7 +18572,7 @@ declare global {
        * @example
        * `{ "ftplugin/c.vim".text = "setlocal omnifunc=v:lua.vim.lsp.omnifunc"; }`
        */
-      readonly runtime?: { readonly [name: string]: ProgramsNeovimRuntimeEntry };
+      readonly runtime?: { readonly [name: string]: ProgramsNeovimRuntimeEntry } | Computed;
       /**
        * Symlink `vi` to `nvim` binary.
        *
@@ -18924,7 +18924,7 @@ declare global {
        * }
        * ```
        */
-      readonly knownHosts?: { readonly [name: string]: ProgramsSshKnownHostsEntry };
+      readonly knownHosts?: { readonly [name: string]: ProgramsSshKnownHostsEntry } | Computed;
       /**
        * Files containing SSH host keys to set as global known hosts.
        * `/etc/ssh/ssh_known_hosts` (which is
@@ -19194,7 +19194,7 @@ declare global {
        * Environmental variables to be passed to GameScope for the session.
        * @defaultValue `{ }`
        */
-      readonly env?: { readonly [name: string]: string | Computed };
+      readonly env?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Arguments to be passed to Steam for the session.
        * @defaultValue
@@ -19514,7 +19514,7 @@ declare global {
        * };
        * ```
        */
-      readonly waylandCompositors?: { readonly [name: string]: ProgramsUwsmWaylandCompositorsEntry };
+      readonly waylandCompositors?: { readonly [name: string]: ProgramsUwsmWaylandCompositorsEntry } | Computed;
     }
 
     /** `programs.uwsm.waylandCompositors.<name>` */
@@ -19766,7 +19766,7 @@ declare global {
        * Type: attribute set of (null or string or absolute path).
        * @defaultValue `{ }`
        */
-      readonly shellAliases?: { readonly [name: string]: string | Computed | null };
+      readonly shellAliases?: { readonly [name: string]: string | Computed | null } | Computed;
       /**
        * Shell script code called during zsh shell initialisation.
        *
@@ -20102,7 +20102,7 @@ declare global {
        *       group = "root"; …
        * ```
        */
-      readonly wrappers?: { readonly [name: string]: SecurityWrappersEntry };
+      readonly wrappers?: { readonly [name: string]: SecurityWrappersEntry } | Computed;
     }
 
     /** `security.apparmor` */
@@ -20154,7 +20154,7 @@ declare global {
        * Type: attribute set of strings concatenated with "\n".
        * @defaultValue `{ }`
        */
-      readonly includes?: { readonly [name: string]: string | Computed };
+      readonly includes?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Whether to enable killing of processes which have an AppArmor profile enabled
        * (in [](#opt-security.apparmor.policies))
@@ -20185,7 +20185,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly policies?: { readonly [name: string]: SecurityApparmorPoliciesEntry };
+      readonly policies?: { readonly [name: string]: SecurityApparmorPoliciesEntry } | Computed;
       /** @deprecated Removed from NixOS. */
       readonly profiles?: Removed;
     }
@@ -20556,7 +20556,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: SecurityPamServicesEntry };
+      readonly services?: { readonly [name: string]: SecurityPamServicesEntry } | Computed;
       readonly sshAgentAuth?: SecurityPamSshAgentAuth;
       readonly u2f?: SecurityPamU2f;
       readonly ussh?: SecurityPamUssh;
@@ -21350,25 +21350,25 @@ declare global {
        *
        * Attribute keys are the name of each rule.
        */
-      readonly account?: { readonly [name: string]: SecurityPamServicesEntryRulesAccountEntry };
+      readonly account?: { readonly [name: string]: SecurityPamServicesEntryRulesAccountEntry } | Computed;
       /**
        * PAM `auth` rules for this service.
        *
        * Attribute keys are the name of each rule.
        */
-      readonly auth?: { readonly [name: string]: SecurityPamServicesEntryRulesAuthEntry };
+      readonly auth?: { readonly [name: string]: SecurityPamServicesEntryRulesAuthEntry } | Computed;
       /**
        * PAM `password` rules for this service.
        *
        * Attribute keys are the name of each rule.
        */
-      readonly password?: { readonly [name: string]: SecurityPamServicesEntryRulesPasswordEntry };
+      readonly password?: { readonly [name: string]: SecurityPamServicesEntryRulesPasswordEntry } | Computed;
       /**
        * PAM `session` rules for this service.
        *
        * Attribute keys are the name of each rule.
        */
-      readonly session?: { readonly [name: string]: SecurityPamServicesEntryRulesSessionEntry };
+      readonly session?: { readonly [name: string]: SecurityPamServicesEntryRulesSessionEntry } | Computed;
     }
 
     /** `security.pam.services.<name>.rules.account.<name>` */
@@ -21413,7 +21413,7 @@ declare global {
        * All other values are rendered as key-value pairs.
        * @defaultValue `{ }`
        */
-      readonly settings?: { readonly [name: string]: boolean | Computed | string | number | bigint | null };
+      readonly settings?: { readonly [name: string]: boolean | Computed | string | number | bigint | null } | Computed;
     }
 
     /** `security.pam.services.<name>.rules.auth.<name>` */
@@ -21458,7 +21458,7 @@ declare global {
        * All other values are rendered as key-value pairs.
        * @defaultValue `{ }`
        */
-      readonly settings?: { readonly [name: string]: boolean | Computed | string | number | bigint | null };
+      readonly settings?: { readonly [name: string]: boolean | Computed | string | number | bigint | null } | Computed;
     }
 
     /** `security.pam.services.<name>.rules.password.<name>` */
@@ -21503,7 +21503,7 @@ declare global {
        * All other values are rendered as key-value pairs.
        * @defaultValue `{ }`
        */
-      readonly settings?: { readonly [name: string]: boolean | Computed | string | number | bigint | null };
+      readonly settings?: { readonly [name: string]: boolean | Computed | string | number | bigint | null } | Computed;
     }
 
     /** `security.pam.services.<name>.rules.session.<name>` */
@@ -21548,7 +21548,7 @@ declare global {
        * All other values are rendered as key-value pairs.
        * @defaultValue `{ }`
        */
-      readonly settings?: { readonly [name: string]: boolean | Computed | string | number | bigint | null };
+      readonly settings?: { readonly [name: string]: boolean | Computed | string | number | bigint | null } | Computed;
     }
 
     /** `security.pam.services.<name>.slurm` */
@@ -23020,7 +23020,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly bitcoind?: { readonly [name: string]: ServicesBitcoindEntry };
+      readonly bitcoind?: { readonly [name: string]: ServicesBitcoindEntry } | Computed;
       readonly blueman?: ServicesBlueman;
       /** @deprecated Removed from NixOS. */
       readonly botamusique?: Removed;
@@ -23366,7 +23366,7 @@ declare global {
        *     event  …
        * ```
        */
-      readonly handlers?: { readonly [name: string]: ServicesAcpidHandlersEntry };
+      readonly handlers?: { readonly [name: string]: ServicesAcpidHandlersEntry } | Computed;
       /**
        * Shell commands to execute on a button/lid.* event.
        *
@@ -23658,7 +23658,7 @@ declare global {
        * }
        * ```
        */
-      readonly extraServiceFiles?: { readonly [name: string]: string | Computed };
+      readonly extraServiceFiles?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Host name advertised on the LAN. If not set, avahi will use the value
        * of `config.networking.hostName`.
@@ -23959,7 +23959,7 @@ declare global {
        * }
        * ```
        */
-      readonly users?: { readonly [name: string]: ServicesBitcoindEntryRpcUsersEntry };
+      readonly users?: { readonly [name: string]: ServicesBitcoindEntryRpcUsersEntry } | Computed;
     }
 
     /** `services.bitcoind.<name>.rpc.users.<name>` */
@@ -24604,7 +24604,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
       /** @deprecated Removed from NixOS. */
       readonly wayland?: Removed;
     }
@@ -24637,7 +24637,7 @@ declare global {
        * Type: attribute set of unspecified value.
        * @defaultValue `{ }`
        */
-      readonly environment?: { readonly [name: string]: Value };
+      readonly environment?: { readonly [name: string]: Value } | Computed;
       /**
        * Command to start the display manager.
        *
@@ -24732,7 +24732,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: boolean | Computed | number | bigint | string | null };
+      readonly settings?: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed;
       /**
        * Whether to enable support for X11
        *
@@ -24774,7 +24774,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
     }
 
     /** `services.displayManager.sddm` */
@@ -24832,7 +24832,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
       /**
        * A script to execute when starting the display server. DEPRECATED, please
        * use `services.xserver.displayManager.setupCommands`.
@@ -24959,7 +24959,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: Value };
+      readonly settings?: { readonly [name: string]: Value } | Computed;
       /**
        * Whether to base the config declared in `services.dnscrypt-proxy.settings` on the upstream example config (<https://github.com/DNSCrypt/dnscrypt-proxy/blob/master/dnscrypt-proxy/example-dnscrypt-proxy.toml>)
        *
@@ -25104,7 +25104,7 @@ declare global {
        * };
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null | { readonly [name: string]: boolean | Computed | number | bigint | string | null } } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null | { readonly [name: string]: boolean | Computed | number | bigint | string | null } } | Computed } | Computed;
     }
 
     /** `services.earlyoom` */
@@ -25299,7 +25299,7 @@ declare global {
        * }
        * ```
        */
-      readonly daemonSettings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly daemonSettings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
       /**
        * Whether to enable the fail2ban service.
        *
@@ -25373,7 +25373,7 @@ declare global {
        *       findtime = 60 …
        * ```
        */
-      readonly jails?: { readonly [name: string]: string | Computed | ServicesFail2banJailsEntry };
+      readonly jails?: { readonly [name: string]: string | Computed | ServicesFail2banJailsEntry } | Computed;
       /**
        * Number of failures before a host gets banned.
        *
@@ -25485,12 +25485,12 @@ declare global {
        * Content of the filter used for this jail.
        * @defaultValue `null`
        */
-      readonly filter?: string | Computed | { readonly [name: string]: { readonly [name: string]: Value | null } } | null;
+      readonly filter?: string | Computed | { readonly [name: string]: { readonly [name: string]: Value | null } | Computed } | null;
       /**
        * Additional settings for this jail.
        * @defaultValue `{ }`
        */
-      readonly settings?: { readonly [name: string]: boolean | Computed | number | bigint | string | null };
+      readonly settings?: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed;
     }
 
     /** `services.firefox` */
@@ -25544,7 +25544,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: ServicesFirewalldServicesEntry };
+      readonly services?: { readonly [name: string]: ServicesFirewalldServicesEntry } | Computed;
       /**
        * FirewallD config file.
        * See `firewalld.conf(5)`.
@@ -25593,7 +25593,7 @@ declare global {
        *    …
        * ```
        */
-      readonly zones?: { readonly [name: string]: ServicesFirewalldZonesEntry };
+      readonly zones?: { readonly [name: string]: ServicesFirewalldZonesEntry } | Computed;
     }
 
     /** `services.firewalld.services.<name>` */
@@ -25869,7 +25869,7 @@ declare global {
        * Rich rules for the zone.
        * @defaultValue `[ ]`
        */
-      readonly rules?: readonly ({ readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null })[] | Computed;
+      readonly rules?: readonly ({ readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null } | Computed)[] | Computed;
       /**
        * Services to allow in the zone.
        * @defaultValue `[ ]`
@@ -26170,7 +26170,7 @@ declare global {
        * };
        * ```
        */
-      readonly appConfig?: { readonly [name: string]: ServicesGeoclue2AppConfigEntry };
+      readonly appConfig?: { readonly [name: string]: ServicesGeoclue2AppConfigEntry } | Computed;
       /**
        * Whether to enable GeoClue 2 daemon, a DBus service
        * that provides location information for accessing.
@@ -26429,7 +26429,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly servers?: { readonly [name: string]: ServicesGhostunnelServersEntry };
+      readonly servers?: { readonly [name: string]: ServicesGhostunnelServersEntry } | Computed;
     }
 
     /** `services.ghostunnel.servers.<name>` */
@@ -27299,7 +27299,7 @@ declare global {
        * Extra data for datasource plugins.
        * @defaultValue `null`
        */
-      readonly jsonData?: { readonly [name: string]: Value } | null;
+      readonly jsonData?: { readonly [name: string]: Value } | Computed | null;
       /** Name of the datasource. Required. */
       readonly name?: string | Computed;
       /**
@@ -27310,7 +27310,7 @@ declare global {
        * <https://grafana.com/docs/grafana/latest/setup-grafana/configure-grafana/#file-provider>
        * @defaultValue `null`
        */
-      readonly secureJsonData?: { readonly [name: string]: Value } | null;
+      readonly secureJsonData?: { readonly [name: string]: Value } | Computed | null;
       /** Datasource type. Required. */
       readonly type?: string | Computed;
       /**
@@ -28195,7 +28195,7 @@ declare global {
        *     stamp …
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
     }
 
     /** `services.intune` */
@@ -28770,7 +28770,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly groups?: { readonly [name: string]: ServicesKanidmProvisionGroupsEntry };
+      readonly groups?: { readonly [name: string]: ServicesKanidmProvisionGroupsEntry } | Computed;
       /**
        * Path to a file containing the idm admin password for kanidm. Do NOT use a file from the nix store here!
        * If this is not given but provisioning is enabled, the idm_admin password will be reset on each restart.
@@ -28794,7 +28794,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly persons?: { readonly [name: string]: ServicesKanidmProvisionPersonsEntry };
+      readonly persons?: { readonly [name: string]: ServicesKanidmProvisionPersonsEntry } | Computed;
       readonly systems?: ServicesKanidmProvisionSystems;
     }
 
@@ -28866,7 +28866,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly oauth2?: { readonly [name: string]: ServicesKanidmProvisionSystemsOauth2Entry };
+      readonly oauth2?: { readonly [name: string]: ServicesKanidmProvisionSystemsOauth2Entry } | Computed;
     }
 
     /** `services.kanidm.provision.systems.oauth2.<name>` */
@@ -28891,7 +28891,7 @@ declare global {
        * See [Claim Maps](https://kanidm.github.io/kanidm/master/integrations/oauth2.html#custom-claim-maps) for more information.
        * @defaultValue `{ }`
        */
-      readonly claimMaps?: { readonly [name: string]: ServicesKanidmProvisionSystemsOauth2EntryClaimMapsEntry };
+      readonly claimMaps?: { readonly [name: string]: ServicesKanidmProvisionSystemsOauth2EntryClaimMapsEntry } | Computed;
       /**
        * Display name
        * @example
@@ -28952,13 +28952,13 @@ declare global {
        * See [Scope Relations](https://kanidm.github.io/kanidm/stable/integrations/oauth2.html#scope-relationships) for more information.
        * @defaultValue `{ }`
        */
-      readonly scopeMaps?: { readonly [name: string]: readonly (string | Computed)[] | Computed };
+      readonly scopeMaps?: { readonly [name: string]: readonly (string | Computed)[] | Computed } | Computed;
       /**
        * Maps kanidm groups to additionally returned oauth scopes.
        * See [Scope Relations](https://kanidm.github.io/kanidm/stable/integrations/oauth2.html#scope-relationships) for more information.
        * @defaultValue `{ }`
        */
-      readonly supplementaryScopeMaps?: { readonly [name: string]: readonly (string | Computed)[] | Computed };
+      readonly supplementaryScopeMaps?: { readonly [name: string]: readonly (string | Computed)[] | Computed } | Computed;
     }
 
     /** `services.kanidm.provision.systems.oauth2.<name>.claimMaps.<name>` */
@@ -28973,7 +28973,7 @@ declare global {
        * Maps kanidm groups to values for the claim.
        * @defaultValue `{ }`
        */
-      readonly valuesByGroup?: { readonly [name: string]: readonly (string | Computed)[] | Computed };
+      readonly valuesByGroup?: { readonly [name: string]: readonly (string | Computed)[] | Computed } | Computed;
     }
 
     /** `services.kanidm.server` */
@@ -29175,7 +29175,7 @@ declare global {
        */
       readonly module?: string | Computed | readonly (string | Computed)[];
       /** The realm(s) to serve keys for. */
-      readonly realms?: { readonly [name: string]: ServicesKerberosServerSettingsRealmsEntry & { readonly [name: string]: Value } };
+      readonly realms?: { readonly [name: string]: ServicesKerberosServerSettingsRealmsEntry & { readonly [name: string]: Value } } | Computed;
     }
 
     /** `services.kerberos_server.settings.realms.<name>` */
@@ -30130,7 +30130,7 @@ declare global {
        *     postrotate = '' …
        * ```
        */
-      readonly settings?: { readonly [name: string]: ServicesLogrotateSettingsEntry & { readonly [name: string]: Value } };
+      readonly settings?: { readonly [name: string]: ServicesLogrotateSettingsEntry & { readonly [name: string]: Value } } | Computed;
     }
 
     /** `services.logrotate.settings.<name>` */
@@ -30336,7 +30336,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly bridges?: { readonly [name: string]: ServicesMosquittoBridgesEntry };
+      readonly bridges?: { readonly [name: string]: ServicesMosquittoBridgesEntry } | Computed;
       /**
        * The data directory.
        *
@@ -30512,7 +30512,7 @@ declare global {
        * }
        * ```
        */
-      readonly users?: { readonly [name: string]: ServicesMosquittoListenersUsersEntry };
+      readonly users?: { readonly [name: string]: ServicesMosquittoListenersUsersEntry } | Computed;
     }
 
     /** `services.mosquitto.listeners.*.authPlugins.*` */
@@ -30528,7 +30528,7 @@ declare global {
        * line in the config.
        * @defaultValue `{ }`
        */
-      readonly options?: { readonly [name: string]: string | Computed | boolean | number | bigint };
+      readonly options?: { readonly [name: string]: string | Computed | boolean | number | bigint } | Computed;
       /** Plugin path to load, should be a `.so` file. */
       readonly plugin?: string | Computed;
     }
@@ -30841,7 +30841,7 @@ declare global {
        * };
        * ```
        */
-      readonly config?: { readonly [name: string]: { readonly [name: string]: Value } };
+      readonly config?: { readonly [name: string]: { readonly [name: string]: Value } | Computed } | Computed;
       /**
        * Complete netdata config directory except netdata.conf.
        * The default configuration is merged with changes
@@ -30861,7 +30861,7 @@ declare global {
        * "health.d" = "/run/secrets/netdata/health.d";
        * ```
        */
-      readonly configDir?: { readonly [name: string]: string | Computed };
+      readonly configDir?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Verbatim netdata.conf, cannot be combined with config.
        *
@@ -31033,7 +31033,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
     }
 
     /** `services.nfs.idmapd` */
@@ -31057,7 +31057,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
     }
 
     /** `services.nixosManual` */
@@ -31164,7 +31164,7 @@ declare global {
        * }
        * ```
        */
-      readonly environmentVariables?: { readonly [name: string]: string | Computed };
+      readonly environmentVariables?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Group under which to run ollama. Only used when `services.ollama.user` is set.
        *
@@ -31445,7 +31445,7 @@ declare global {
        * ]
        * ```
        */
-      readonly hostKeys?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly hostKeys?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /** @deprecated Renamed to `services.openssh.settings.KbdInteractiveAuthentication`. */
       readonly kbdInteractiveAuthentication?: Renamed<"services.openssh.settings.KbdInteractiveAuthentication">;
       /** @deprecated Renamed to `services.openssh.settings.KexAlgorithms`. */
@@ -31455,7 +31455,7 @@ declare global {
        *
        * Type: attribute set of (submodule).
        */
-      readonly knownHosts?: { readonly [name: string]: ServicesOpensshKnownHostsEntry };
+      readonly knownHosts?: { readonly [name: string]: ServicesOpensshKnownHostsEntry } | Computed;
       /**
        * List of addresses and ports to listen on (ListenAddress directive
        * in config). If port is not specified for address sshd will listen
@@ -31877,7 +31877,7 @@ declare global {
        *       proto tcp …
        * ```
        */
-      readonly servers?: { readonly [name: string]: ServicesOpenvpnServersEntry };
+      readonly servers?: { readonly [name: string]: ServicesOpenvpnServersEntry } | Computed;
     }
 
     /** `services.openvpn.servers.<name>` */
@@ -32057,7 +32057,7 @@ declare global {
        *   persist-keyboard1 = "usb-Microsoft_Natural®_Ergonomi …
        * ```
        */
-      readonly devices?: { readonly [name: string]: string | Computed };
+      readonly devices?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Whether to enable virtual input devices that persist even if the backing device is hotplugged.
        *
@@ -32240,7 +32240,7 @@ declare global {
        * }
        * ```
        */
-      readonly client?: { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null)[] | null };
+      readonly client?: { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null)[] | null } | Computed;
       /** @deprecated Removed from NixOS. */
       readonly "client-rt"?: Removed;
       /**
@@ -32265,7 +32265,7 @@ declare global {
        * }
        * ```
        */
-      readonly jack?: { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null)[] | null };
+      readonly jack?: { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null)[] | null } | Computed;
       /**
        * Additional configuration for the PipeWire server.
        *
@@ -32301,7 +32301,7 @@ declare global {
        * }
        * ```
        */
-      readonly pipewire?: { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null)[] | null };
+      readonly pipewire?: { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null)[] | null } | Computed;
       /**
        * Additional configuration for the PipeWire PulseAudio server.
        *
@@ -32339,7 +32339,7 @@ declare global {
        * }
        * ```
        */
-      readonly "pipewire-pulse"?: { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null)[] | null };
+      readonly "pipewire-pulse"?: { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null)[] | null } | Computed;
     }
 
     /** `services.pipewire.jack` */
@@ -32443,7 +32443,7 @@ declare global {
        *        …
        * ```
        */
-      readonly extraConfig?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null)[] | null } };
+      readonly extraConfig?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value | null } | readonly (Value | null)[] | null)[] | null } | Computed } | Computed;
       /**
        * List of packages that provide LADSPA plugins in `lib/ladspa` that should
        * be made available to WirePlumber for [filter chains][wiki-filter-chain].
@@ -32528,7 +32528,7 @@ declare global {
        * }
        * ```
        */
-      readonly extraScripts?: { readonly [name: string]: string | Computed };
+      readonly extraScripts?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * The WirePlumber derivation to use.
        *
@@ -32912,7 +32912,7 @@ declare global {
        * @example
        * `{ realtime-scheduling = "yes"; }`
        */
-      readonly config?: { readonly [name: string]: Value };
+      readonly config?: { readonly [name: string]: Value } | Computed;
       /**
        * The log level that the system-wide pulseaudio daemon should use,
        * if activated.
@@ -33208,7 +33208,7 @@ declare global {
        * ]
        * ```
        */
-      readonly sharedFolders?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly sharedFolders?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Where BitTorrent Sync will store it's database files (containing
        * things like username info and licenses). Generally, you should not
@@ -33245,7 +33245,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly dnsDelegates?: { readonly [name: string]: ServicesResolvedDnsDelegatesEntry };
+      readonly dnsDelegates?: { readonly [name: string]: ServicesResolvedDnsDelegatesEntry } | Computed;
       /** @deprecated Renamed to `services.resolved.settings.Resolve.DNSOverTLS`. */
       readonly dnsovertls?: Renamed<"services.resolved.settings.Resolve.DNSOverTLS">;
       /** @deprecated Renamed to `services.resolved.settings.Resolve.DNSSEC`. */
@@ -33358,7 +33358,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly jobs?: { readonly [name: string]: ServicesRsyncJobsEntry };
+      readonly jobs?: { readonly [name: string]: ServicesRsyncJobsEntry } | Computed;
       /**
        * The rsync package to use.
        *
@@ -33407,7 +33407,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: boolean | Computed | string | number | bigint | readonly (boolean | Computed | string | number | bigint)[] };
+      readonly settings?: { readonly [name: string]: boolean | Computed | string | number | bigint | readonly (boolean | Computed | string | number | bigint)[] } | Computed;
       /**
        * Source directories.
        * @example
@@ -33429,7 +33429,7 @@ declare global {
        * }
        * ```
        */
-      readonly timerConfig?: { readonly [name: string]: Value } | null;
+      readonly timerConfig?: { readonly [name: string]: Value } | Computed | null;
       /**
        * The name of an existing user account under which the rsync process should run.
        * @defaultValue `"root"`
@@ -33869,7 +33869,7 @@ declare global {
        *     pu …
        * ```
        */
-      readonly settings?: { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[])[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[])[])[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[])[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[])[])[])[] };
+      readonly settings?: { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[])[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[])[])[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[])[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[] } | readonly (boolean | Computed | number | bigint | string | { readonly [name: string]: Value } | readonly (Value)[])[])[])[] } | Computed;
       /**
        * User account name under which to run shairport-sync. The account
        * will be created.
@@ -34126,7 +34126,7 @@ declare global {
        * }
        * ```
        */
-      readonly configs?: { readonly [name: string]: ServicesSnapperConfigsEntry & { readonly [name: string]: Value } };
+      readonly configs?: { readonly [name: string]: ServicesSnapperConfigsEntry & { readonly [name: string]: Value } } | Computed;
       /**
        * Global display difference filter. See man:snapper(8) for more details.
        *
@@ -34422,7 +34422,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null } | Computed } | Computed;
       /**
        * Whether to make sshd look up authorized keys from SSS.
        * For this to work, the `ssh` SSS service must be enabled in the sssd configuration.
@@ -34720,7 +34720,7 @@ declare global {
        * }
        * ```
        */
-      readonly devices?: { readonly [name: string]: ServicesSyncthingSettingsDevicesEntry & { readonly [name: string]: Value } };
+      readonly devices?: { readonly [name: string]: ServicesSyncthingSettingsDevicesEntry & { readonly [name: string]: Value } } | Computed;
       /**
        * Folders which should be shared by Syncthing.
        *
@@ -34738,7 +34738,7 @@ declare global {
        * }
        * ```
        */
-      readonly folders?: { readonly [name: string]: ServicesSyncthingSettingsFoldersEntry & { readonly [name: string]: Value } };
+      readonly folders?: { readonly [name: string]: ServicesSyncthingSettingsFoldersEntry & { readonly [name: string]: Value } } | Computed;
       /**
        * The options element contains all other global configuration options
        * @defaultValue `{ }`
@@ -35302,7 +35302,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: boolean | Computed | number | bigint | string | readonly (string | Computed)[] };
+      readonly settings?: { readonly [name: string]: boolean | Computed | number | bigint | string | readonly (string | Computed)[] } | Computed;
     }
 
     /** `services.tlp.pd` */
@@ -35420,7 +35420,7 @@ declare global {
        * }
        * ```
        */
-      readonly onionServices?: { readonly [name: string]: ServicesTorClientOnionServicesEntry };
+      readonly onionServices?: { readonly [name: string]: ServicesTorClientOnionServicesEntry } | Computed;
       readonly privoxy?: ServicesTorClientPrivoxy;
       /** @deprecated Removed from NixOS. */
       readonly socksIsolationOptions?: Removed;
@@ -35680,7 +35680,7 @@ declare global {
        * }
        * ```
        */
-      readonly onionServices?: { readonly [name: string]: ServicesTorRelayOnionServicesEntry };
+      readonly onionServices?: { readonly [name: string]: ServicesTorRelayOnionServicesEntry } | Computed;
       /** @deprecated Renamed to `services.tor.settings.ORPort`. */
       readonly port?: Renamed<"services.tor.settings.ORPort">;
       /** @deprecated Renamed to `services.tor.settings.ORPort`. */
@@ -37244,7 +37244,7 @@ declare global {
        * };
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null | readonly (boolean | Computed | number | bigint | string | null)[] } } };
+      readonly settings?: { readonly [name: string]: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null | readonly (boolean | Computed | number | bigint | string | null)[] } | Computed } | Computed } | Computed;
     }
 
     /** `services.unbound` */
@@ -37736,7 +37736,7 @@ declare global {
        * }
        * ```
        */
-      readonly instances?: { readonly [name: string]: ServicesV4l2RelaydInstancesEntry };
+      readonly instances?: { readonly [name: string]: ServicesV4l2RelaydInstancesEntry } | Computed;
     }
 
     /** `services.v4l2-relayd.instances.<name>` */
@@ -37844,7 +37844,7 @@ declare global {
        * };
        * ```
        */
-      readonly hooks?: { readonly [name: string]: string | Computed };
+      readonly hooks?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * The xscreensaver package to use.
        *
@@ -38119,7 +38119,7 @@ declare global {
        * ]
        * ```
        */
-      readonly resolutions?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly resolutions?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Contents of the first Screen section of the X server configuration file.
        *
@@ -38263,7 +38263,7 @@ declare global {
        * }
        * ```
        */
-      readonly virtualScreen?: { readonly [name: string]: Value } | null;
+      readonly virtualScreen?: { readonly [name: string]: Value } | Computed | null;
       readonly windowManager?: ServicesXserverWindowManager;
       readonly xkb?: ServicesXserverXkb;
       /** @deprecated Renamed to `services.xserver.xkb.dir`. */
@@ -38437,7 +38437,7 @@ declare global {
        * ]
        * ```
        */
-      readonly session?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly session?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Shell commands executed just before the window or desktop manager is
        * started. These commands are not currently sourced for Wayland sessions.
@@ -40222,7 +40222,7 @@ declare global {
        * @example
        * `pkgs.haskell.packages.ghc910`
        */
-      readonly haskellPackages?: { readonly [name: string]: Value };
+      readonly haskellPackages?: { readonly [name: string]: Value } | Computed;
       /**
        * Command line arguments passed to the xmonad binary.
        *
@@ -40534,7 +40534,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: string | Computed | number | bigint | boolean | readonly (string | Computed)[] };
+      readonly settings?: { readonly [name: string]: string | Computed | number | bigint | boolean | readonly (string | Computed)[] } | Computed;
     }
 
     /** `services.zram-generator` */
@@ -40826,7 +40826,7 @@ declare global {
        * }
        * ```
        */
-      readonly activationScripts?: { readonly [name: string]: string | Computed | SystemActivationScriptsEntry };
+      readonly activationScripts?: { readonly [name: string]: string | Computed | SystemActivationScriptsEntry } | Computed;
       readonly autoUpgrade?: SystemAutoUpgrade;
       readonly boot?: SystemBoot;
       /**
@@ -40965,7 +40965,7 @@ declare global {
        * }
        * ```
        */
-      readonly preSwitchChecks?: { readonly [name: string]: string | Computed };
+      readonly preSwitchChecks?: { readonly [name: string]: string | Computed } | Computed;
       readonly rebuild?: SystemRebuild;
       readonly replaceDependencies?: SystemReplaceDependencies;
       /** @deprecated Renamed to `system.replaceDependencies.replacements`. */
@@ -40976,7 +40976,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: SystemServicesEntry };
+      readonly services?: { readonly [name: string]: SystemServicesEntry } | Computed;
       /**
        * This option defines the first version of NixOS you have installed on this particular machine,
        * and is used to maintain compatibility with application data (e.g. databases) created on older NixOS versions.
@@ -41032,7 +41032,7 @@ declare global {
        * }
        * ```
        */
-      readonly userActivationScripts?: { readonly [name: string]: string | Computed | SystemUserActivationScriptsEntry };
+      readonly userActivationScripts?: { readonly [name: string]: string | Computed | SystemUserActivationScriptsEntry } | Computed;
     }
 
     /** `system.activationScripts.<name>` */
@@ -41588,7 +41588,7 @@ declare global {
        * }
        * ```
        */
-      readonly configData?: { readonly [name: string]: SystemServicesEntryConfigDataEntry };
+      readonly configData?: { readonly [name: string]: SystemServicesEntryConfigDataEntry } | Computed;
       readonly meta?: SystemServicesEntryMeta;
       readonly process?: SystemServicesEntryProcess;
       /**
@@ -41598,7 +41598,7 @@ declare global {
        * It **does not** automatically create any other relationship between services (e.g. systemd slices), unless perhaps such a behavior is explicitly defined and enabled in another option.
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: SystemServicesEntryServicesEntry };
+      readonly services?: { readonly [name: string]: SystemServicesEntryServicesEntry } | Computed;
       readonly systemd?: SystemServicesEntrySystemd;
     }
 
@@ -41682,7 +41682,7 @@ declare global {
        * }
        * ```
        */
-      readonly configData?: { readonly [name: string]: SystemServicesEntryServicesEntryConfigDataEntry };
+      readonly configData?: { readonly [name: string]: SystemServicesEntryServicesEntryConfigDataEntry } | Computed;
       readonly meta?: SystemServicesEntryServicesEntryMeta;
       readonly process?: SystemServicesEntryServicesEntryProcess;
       /**
@@ -41692,7 +41692,7 @@ declare global {
        * It **does not** automatically create any other relationship between services (e.g. systemd slices), unless perhaps such a behavior is explicitly defined and enabled in another option.
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: SystemServicesEntryServicesEntryServicesEntry };
+      readonly services?: { readonly [name: string]: SystemServicesEntryServicesEntryServicesEntry } | Computed;
       readonly systemd?: SystemServicesEntryServicesEntrySystemd;
     }
 
@@ -41776,7 +41776,7 @@ declare global {
        * }
        * ```
        */
-      readonly configData?: { readonly [name: string]: SystemServicesEntryServicesEntryServicesEntryConfigDataEntry };
+      readonly configData?: { readonly [name: string]: SystemServicesEntryServicesEntryServicesEntryConfigDataEntry } | Computed;
       readonly meta?: SystemServicesEntryServicesEntryServicesEntryMeta;
       readonly process?: SystemServicesEntryServicesEntryServicesEntryProcess;
       /**
@@ -41786,7 +41786,7 @@ declare global {
        * It **does not** automatically create any other relationship between services (e.g. systemd slices), unless perhaps such a behavior is explicitly defined and enabled in another option.
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: SystemServicesEntryServicesEntryServicesEntryServicesEntry };
+      readonly services?: { readonly [name: string]: SystemServicesEntryServicesEntryServicesEntryServicesEntry } | Computed;
       readonly systemd?: SystemServicesEntryServicesEntryServicesEntrySystemd;
     }
 
@@ -41870,7 +41870,7 @@ declare global {
        * }
        * ```
        */
-      readonly configData?: { readonly [name: string]: Value };
+      readonly configData?: { readonly [name: string]: Value } | Computed;
       readonly meta?: SystemServicesEntryServicesEntryServicesEntryServicesEntryMeta;
       readonly process?: SystemServicesEntryServicesEntryServicesEntryServicesEntryProcess;
       /**
@@ -41880,7 +41880,7 @@ declare global {
        * It **does not** automatically create any other relationship between services (e.g. systemd slices), unless perhaps such a behavior is explicitly defined and enabled in another option.
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: Value };
+      readonly services?: { readonly [name: string]: Value } | Computed;
       readonly systemd?: SystemServicesEntryServicesEntryServicesEntryServicesEntrySystemd;
     }
 
@@ -41967,7 +41967,7 @@ declare global {
        * What you can do instead is define a module that reads from the module arguments (such as `config`) that are available when the module is merged into the system configuration.
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: Value };
+      readonly services?: { readonly [name: string]: Value } | Computed;
       /** Alias of `systemd.sockets.""`. */
       readonly socket?: SystemServicesEntryServicesEntryServicesEntryServicesEntrySystemdSocket;
       /**
@@ -41976,7 +41976,7 @@ declare global {
        * See `systemd.services`.
        * @defaultValue `{ }`
        */
-      readonly sockets?: { readonly [name: string]: Value };
+      readonly sockets?: { readonly [name: string]: Value } | Computed;
     }
 
     /** `system.services.<name>.services.<name>.services.<name>.services.<name>.systemd.service` */
@@ -42035,7 +42035,7 @@ declare global {
        * What you can do instead is define a module that reads from the module arguments (such as `config`) that are available when the module is merged into the system configuration.
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: Value };
+      readonly services?: { readonly [name: string]: Value } | Computed;
       /** Alias of `systemd.sockets.""`. */
       readonly socket?: SystemServicesEntryServicesEntryServicesEntrySystemdSocket;
       /**
@@ -42044,7 +42044,7 @@ declare global {
        * See `systemd.services`.
        * @defaultValue `{ }`
        */
-      readonly sockets?: { readonly [name: string]: Value };
+      readonly sockets?: { readonly [name: string]: Value } | Computed;
     }
 
     /** `system.services.<name>.services.<name>.services.<name>.systemd.service` */
@@ -42103,7 +42103,7 @@ declare global {
        * What you can do instead is define a module that reads from the module arguments (such as `config`) that are available when the module is merged into the system configuration.
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: Value };
+      readonly services?: { readonly [name: string]: Value } | Computed;
       /** Alias of `systemd.sockets.""`. */
       readonly socket?: SystemServicesEntryServicesEntrySystemdSocket;
       /**
@@ -42112,7 +42112,7 @@ declare global {
        * See `systemd.services`.
        * @defaultValue `{ }`
        */
-      readonly sockets?: { readonly [name: string]: Value };
+      readonly sockets?: { readonly [name: string]: Value } | Computed;
     }
 
     /** `system.services.<name>.services.<name>.systemd.service` */
@@ -42171,7 +42171,7 @@ declare global {
        * What you can do instead is define a module that reads from the module arguments (such as `config`) that are available when the module is merged into the system configuration.
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: Value };
+      readonly services?: { readonly [name: string]: Value } | Computed;
       /** Alias of `systemd.sockets.""`. */
       readonly socket?: SystemServicesEntrySystemdSocket;
       /**
@@ -42180,7 +42180,7 @@ declare global {
        * See `systemd.services`.
        * @defaultValue `{ }`
        */
-      readonly sockets?: { readonly [name: string]: Value };
+      readonly sockets?: { readonly [name: string]: Value } | Computed;
     }
 
     /** `system.services.<name>.systemd.service` */
@@ -42216,7 +42216,7 @@ declare global {
        * Type: attribute set of string.
        * @defaultValue `{ }`
        */
-      readonly inhibitors?: { readonly [name: string]: string | Computed };
+      readonly inhibitors?: { readonly [name: string]: string | Computed } | Computed;
     }
 
     /** `system.tools` */
@@ -42466,7 +42466,7 @@ declare global {
        * }
        * ```
        */
-      readonly generatorEnvironment?: { readonly [name: string]: string | Computed };
+      readonly generatorEnvironment?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Packages added to the `PATH` environment variable of all systemd generators.
        *
@@ -42491,7 +42491,7 @@ declare global {
        * }
        * ```
        */
-      readonly generators?: { readonly [name: string]: string | Computed };
+      readonly generators?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Environment variables passed to *all* systemd units.
        *
@@ -42504,7 +42504,7 @@ declare global {
        * }
        * ```
        */
-      readonly globalEnvironment?: { readonly [name: string]: string | Computed | null };
+      readonly globalEnvironment?: { readonly [name: string]: string | Computed | null } | Computed;
       /**
        * Environment variables of PID 1. These variables are
        * *not* passed to started units.
@@ -42518,7 +42518,7 @@ declare global {
        * }
        * ```
        */
-      readonly managerEnvironment?: { readonly [name: string]: string | Computed | null };
+      readonly managerEnvironment?: { readonly [name: string]: string | Computed | null } | Computed;
       /**
        * Definition of systemd mount units; see `systemd.mount(5)`.
        *
@@ -42536,7 +42536,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly nspawn?: { readonly [name: string]: SystemdNspawnEntry };
+      readonly nspawn?: { readonly [name: string]: SystemdNspawnEntry } | Computed;
       readonly oomd?: SystemdOomd;
       /**
        * The systemd package to use.
@@ -42560,7 +42560,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly paths?: { readonly [name: string]: SystemdPathsEntry };
+      readonly paths?: { readonly [name: string]: SystemdPathsEntry } | Computed;
       readonly repart?: SystemdRepart;
       /**
        * Definition of systemd service units; see `systemd.service(5)`.
@@ -42568,7 +42568,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: SystemdServicesEntry };
+      readonly services?: { readonly [name: string]: SystemdServicesEntry } | Computed;
       readonly settings?: SystemdSettings;
       /**
        * Definition of systemd shutdown executables.
@@ -42578,7 +42578,7 @@ declare global {
        * Type: attribute set of absolute path.
        * @defaultValue `{ }`
        */
-      readonly shutdown?: { readonly [name: string]: string | Computed };
+      readonly shutdown?: { readonly [name: string]: string | Computed } | Computed;
       readonly shutdownRamfs?: SystemdShutdownRamfs;
       readonly sleep?: SystemdSleep;
       /**
@@ -42587,14 +42587,14 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly slices?: { readonly [name: string]: SystemdSlicesEntry };
+      readonly slices?: { readonly [name: string]: SystemdSlicesEntry } | Computed;
       /**
        * Definition of systemd socket units; see `systemd.socket(5)`.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly sockets?: { readonly [name: string]: SystemdSocketsEntry };
+      readonly sockets?: { readonly [name: string]: SystemdSocketsEntry } | Computed;
       /**
        * A list of units to skip when generating system systemd configuration directory. This has
        * priority over upstream units, `systemd.units`, and
@@ -42620,14 +42620,14 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly targets?: { readonly [name: string]: SystemdTargetsEntry };
+      readonly targets?: { readonly [name: string]: SystemdTargetsEntry } | Computed;
       /**
        * Definition of systemd timer units; see `systemd.timer(5)`.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly timers?: { readonly [name: string]: SystemdTimersEntry };
+      readonly timers?: { readonly [name: string]: SystemdTimersEntry } | Computed;
       readonly tmpfiles?: SystemdTmpfiles;
       readonly tpm2?: SystemdTpm2;
       /**
@@ -42636,7 +42636,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly units?: { readonly [name: string]: SystemdUnitsEntry };
+      readonly units?: { readonly [name: string]: SystemdUnitsEntry } | Computed;
       readonly user?: SystemdUser;
       readonly watchdog?: SystemdWatchdog;
     }
@@ -42666,7 +42666,7 @@ declare global {
        * }
        * ```
        */
-      readonly automountConfig?: { readonly [name: string]: Value };
+      readonly automountConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * If the specified units are started at the same time as
        * this unit, delay them until this unit has started.
@@ -42800,7 +42800,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -42943,7 +42943,7 @@ declare global {
        * }
        * ```
        */
-      readonly mountConfig?: { readonly [name: string]: Value };
+      readonly mountConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * The name of this systemd unit, including its extension.
        * This can be used to refer to this unit from other systemd units.
@@ -43054,7 +43054,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -43123,21 +43123,21 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly links?: { readonly [name: string]: SystemdNetworkLinksEntry };
+      readonly links?: { readonly [name: string]: SystemdNetworkLinksEntry } | Computed;
       /**
        * Definition of systemd network devices.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly netdevs?: { readonly [name: string]: SystemdNetworkNetdevsEntry };
+      readonly netdevs?: { readonly [name: string]: SystemdNetworkNetdevsEntry } | Computed;
       /**
        * Definition of systemd networks.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly networks?: { readonly [name: string]: SystemdNetworkNetworksEntry };
+      readonly networks?: { readonly [name: string]: SystemdNetworkNetworksEntry } | Computed;
       readonly "wait-online"?: SystemdNetworkWaitOnline;
     }
 
@@ -43163,7 +43163,7 @@ declare global {
        * }
        * ```
        */
-      readonly dhcpV4Config?: { readonly [name: string]: Value };
+      readonly dhcpV4Config?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[DHCPv6]` section of the networkd config.
@@ -43176,7 +43176,7 @@ declare global {
        * }
        * ```
        */
-      readonly dhcpV6Config?: { readonly [name: string]: Value };
+      readonly dhcpV6Config?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Network]` section of the networkd config.
@@ -43195,7 +43195,7 @@ declare global {
        * }
        * ```
        */
-      readonly networkConfig?: { readonly [name: string]: Value };
+      readonly networkConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Defines route table names as an attrset of name to number.
        * See `networkd.conf(5)` for details.
@@ -43207,7 +43207,7 @@ declare global {
        * }
        * ```
        */
-      readonly routeTables?: { readonly [name: string]: number | bigint | Computed };
+      readonly routeTables?: { readonly [name: string]: number | bigint | Computed } | Computed;
     }
 
     /** `systemd.network.links.<name>` */
@@ -43236,7 +43236,7 @@ declare global {
        * }
        * ```
        */
-      readonly linkConfig?: { readonly [name: string]: Value };
+      readonly linkConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Match]` section of the unit.  See
@@ -43252,7 +43252,7 @@ declare global {
        * }
        * ```
        */
-      readonly matchConfig?: { readonly [name: string]: Value };
+      readonly matchConfig?: { readonly [name: string]: Value } | Computed;
     }
 
     /** `systemd.network.netdevs.<name>` */
@@ -43270,7 +43270,7 @@ declare global {
        * }
        * ```
        */
-      readonly bareUDPConfig?: { readonly [name: string]: Value };
+      readonly bareUDPConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[BatmanAdvanced]` section of the unit. See
@@ -43284,7 +43284,7 @@ declare global {
        * }
        * ```
        */
-      readonly batmanAdvancedConfig?: { readonly [name: string]: Value };
+      readonly batmanAdvancedConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Bond]` section of the unit.  See
@@ -43297,7 +43297,7 @@ declare global {
        * }
        * ```
        */
-      readonly bondConfig?: { readonly [name: string]: Value };
+      readonly bondConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Bridge]` section of the unit.  See
@@ -43310,7 +43310,7 @@ declare global {
        * }
        * ```
        */
-      readonly bridgeConfig?: { readonly [name: string]: Value };
+      readonly bridgeConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Whether to manage network configuration using `systemd-network`.
        *
@@ -43337,7 +43337,7 @@ declare global {
        * }
        * ```
        */
-      readonly fooOverUDPConfig?: { readonly [name: string]: Value };
+      readonly fooOverUDPConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[GENEVE]` section of the unit.  See
@@ -43350,7 +43350,7 @@ declare global {
        * }
        * ```
        */
-      readonly geneveConfig?: { readonly [name: string]: Value };
+      readonly geneveConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[HSR]` section of the unit.  See
@@ -43366,7 +43366,7 @@ declare global {
        * }
        * ```
        */
-      readonly hsrConfig?: { readonly [name: string]: Value };
+      readonly hsrConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the `[IPoIB]` section of the unit.
        * See `systemd.netdev(5)` for details.
@@ -43378,7 +43378,7 @@ declare global {
        * }
        * ```
        */
-      readonly ipoibConfig?: { readonly [name: string]: Value };
+      readonly ipoibConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the `[IPVLAN]` section of the unit.
        * See `systemd.netdev(5)` for details.
@@ -43391,7 +43391,7 @@ declare global {
        * }
        * ```
        */
-      readonly ipvlanConfig?: { readonly [name: string]: Value };
+      readonly ipvlanConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the `[IPVTAP]` section of the unit.
        * See `systemd.netdev(5)` for details.
@@ -43404,7 +43404,7 @@ declare global {
        * }
        * ```
        */
-      readonly ipvtapConfig?: { readonly [name: string]: Value };
+      readonly ipvtapConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[L2TP]` section of the unit. See
@@ -43421,7 +43421,7 @@ declare global {
        * }
        * ```
        */
-      readonly l2tpConfig?: { readonly [name: string]: Value };
+      readonly l2tpConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each item in this array specifies an option in the
        * `[L2TPSession]` section of the unit. See
@@ -43438,7 +43438,7 @@ declare global {
        * ]
        * ```
        */
-      readonly l2tpSessions?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly l2tpSessions?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[MACsec]` section of the unit.  See
@@ -43451,7 +43451,7 @@ declare global {
        * }
        * ```
        */
-      readonly macsecConfig?: { readonly [name: string]: Value };
+      readonly macsecConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each item in this array specifies an option in the
        * `[MACsecReceiveAssociation]` section of the unit. See
@@ -43467,7 +43467,7 @@ declare global {
        * ]
        * ```
        */
-      readonly macsecReceiveAssociations?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly macsecReceiveAssociations?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each item in this array specifies an option in the
        * `[MACsecReceiveChannel]` section of the unit. See
@@ -43483,7 +43483,7 @@ declare global {
        * ]
        * ```
        */
-      readonly macsecReceiveChannels?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly macsecReceiveChannels?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each item in this array specifies an option in the
        * `[MACsecTransmitAssociation]` section of the unit. See
@@ -43498,7 +43498,7 @@ declare global {
        * ]
        * ```
        */
-      readonly macsecTransmitAssociations?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly macsecTransmitAssociations?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[MACVLAN]` section of the unit.  See
@@ -43511,7 +43511,7 @@ declare global {
        * }
        * ```
        */
-      readonly macvlanConfig?: { readonly [name: string]: Value };
+      readonly macvlanConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the `[MACVTAP]` section of the unit.
        * See `systemd.netdev(5)` for details.
@@ -43523,7 +43523,7 @@ declare global {
        * }
        * ```
        */
-      readonly macvtapConfig?: { readonly [name: string]: Value };
+      readonly macvtapConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Match]` section of the unit.  See
@@ -43539,7 +43539,7 @@ declare global {
        * }
        * ```
        */
-      readonly matchConfig?: { readonly [name: string]: Value };
+      readonly matchConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Netdev]` section of the unit.  See
@@ -43552,7 +43552,7 @@ declare global {
        * }
        * ```
        */
-      readonly netdevConfig?: { readonly [name: string]: Value };
+      readonly netdevConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Peer]` section of the unit.  See
@@ -43565,7 +43565,7 @@ declare global {
        * }
        * ```
        */
-      readonly peerConfig?: { readonly [name: string]: Value };
+      readonly peerConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Tap]` section of the unit.  See
@@ -43578,7 +43578,7 @@ declare global {
        * }
        * ```
        */
-      readonly tapConfig?: { readonly [name: string]: Value };
+      readonly tapConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Tun]` section of the unit.  See
@@ -43591,7 +43591,7 @@ declare global {
        * }
        * ```
        */
-      readonly tunConfig?: { readonly [name: string]: Value };
+      readonly tunConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Tunnel]` section of the unit.  See
@@ -43604,7 +43604,7 @@ declare global {
        * }
        * ```
        */
-      readonly tunnelConfig?: { readonly [name: string]: Value };
+      readonly tunnelConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[VLAN]` section of the unit.  See
@@ -43617,7 +43617,7 @@ declare global {
        * }
        * ```
        */
-      readonly vlanConfig?: { readonly [name: string]: Value };
+      readonly vlanConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[VRF]` section of the unit. See
@@ -43632,7 +43632,7 @@ declare global {
        * }
        * ```
        */
-      readonly vrfConfig?: { readonly [name: string]: Value };
+      readonly vrfConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[VXCAN]` section of the unit.  See
@@ -43645,14 +43645,14 @@ declare global {
        * }
        * ```
        */
-      readonly vxcanConfig?: { readonly [name: string]: Value };
+      readonly vxcanConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[VXLAN]` section of the unit.  See
        * `systemd.netdev(5)` for details.
        * @defaultValue `{ }`
        */
-      readonly vxlanConfig?: { readonly [name: string]: Value };
+      readonly vxlanConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[WireGuard]` section of the unit. See
@@ -43670,7 +43670,7 @@ declare global {
        * }
        * ```
        */
-      readonly wireguardConfig?: { readonly [name: string]: Value };
+      readonly wireguardConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each item in this array specifies an option in the
        * `[WireGuardPeer]` section of the unit. See
@@ -43694,7 +43694,7 @@ declare global {
        * ]
        * ```
        */
-      readonly wireguardPeers?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly wireguardPeers?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the `[WLAN]` section of the unit.
        * See `systemd.netdev(5)` for details.
@@ -43707,7 +43707,7 @@ declare global {
        * }
        * ```
        */
-      readonly wlanConfig?: { readonly [name: string]: Value };
+      readonly wlanConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Xfrm]` section of the unit.  See
@@ -43720,7 +43720,7 @@ declare global {
        * }
        * ```
        */
-      readonly xfrmConfig?: { readonly [name: string]: Value };
+      readonly xfrmConfig?: { readonly [name: string]: Value } | Computed;
     }
 
     /** `systemd.network.networks.<name>` */
@@ -43749,7 +43749,7 @@ declare global {
        * ]
        * ```
        */
-      readonly addresses?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly addresses?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[BandMultiQueueing]` section of the unit.  See
@@ -43762,7 +43762,7 @@ declare global {
        * }
        * ```
        */
-      readonly bandMultiQueueingConfig?: { readonly [name: string]: Value };
+      readonly bandMultiQueueingConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[BFIFO]` section of the unit.  See
@@ -43776,7 +43776,7 @@ declare global {
        * }
        * ```
        */
-      readonly bfifoConfig?: { readonly [name: string]: Value };
+      readonly bfifoConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of bond interfaces to be added to the network section of the
        * unit.  See `systemd.network(5)` for details.
@@ -43802,7 +43802,7 @@ declare global {
        * }
        * ```
        */
-      readonly bridgeConfig?: { readonly [name: string]: Value };
+      readonly bridgeConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of BridgeFDB sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -43818,7 +43818,7 @@ declare global {
        * ]
        * ```
        */
-      readonly bridgeFDBs?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly bridgeFDBs?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * A list of BridgeMDB sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -43833,7 +43833,7 @@ declare global {
        * ]
        * ```
        */
-      readonly bridgeMDBs?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly bridgeMDBs?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * A list of BridgeVLAN sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -43847,7 +43847,7 @@ declare global {
        * ]
        * ```
        */
-      readonly bridgeVLANs?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly bridgeVLANs?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[CAKE]` section of the unit.  See
@@ -43862,7 +43862,7 @@ declare global {
        * }
        * ```
        */
-      readonly cakeConfig?: { readonly [name: string]: Value };
+      readonly cakeConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[CAN]` section of the unit.  See
@@ -43871,7 +43871,7 @@ declare global {
        * @example
        * `{ }`
        */
-      readonly canConfig?: { readonly [name: string]: Value };
+      readonly canConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[ClassfulMultiQueueing]` section of the unit.  See
@@ -43884,7 +43884,7 @@ declare global {
        * }
        * ```
        */
-      readonly classfulMultiQueueingConfig?: { readonly [name: string]: Value };
+      readonly classfulMultiQueueingConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[ControlledDelay]` section of the unit.  See
@@ -43898,7 +43898,7 @@ declare global {
        * }
        * ```
        */
-      readonly controlledDelayConfig?: { readonly [name: string]: Value };
+      readonly controlledDelayConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[DeficitRoundRobinSchedulerClass]` section of the unit.  See
@@ -43912,7 +43912,7 @@ declare global {
        * }
        * ```
        */
-      readonly deficitRoundRobinSchedulerClassConfig?: { readonly [name: string]: Value };
+      readonly deficitRoundRobinSchedulerClassConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[DeficitRoundRobinScheduler]` section of the unit.  See
@@ -43925,7 +43925,7 @@ declare global {
        * }
        * ```
        */
-      readonly deficitRoundRobinSchedulerConfig?: { readonly [name: string]: Value };
+      readonly deficitRoundRobinSchedulerConfig?: { readonly [name: string]: Value } | Computed;
       /** @deprecated Removed from NixOS. */
       readonly dhcpConfig?: Removed;
       /**
@@ -43941,7 +43941,7 @@ declare global {
        * }
        * ```
        */
-      readonly dhcpPrefixDelegationConfig?: { readonly [name: string]: Value };
+      readonly dhcpPrefixDelegationConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[DHCPServer]` section of the unit.  See
@@ -43955,7 +43955,7 @@ declare global {
        * }
        * ```
        */
-      readonly dhcpServerConfig?: { readonly [name: string]: Value };
+      readonly dhcpServerConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of DHCPServerStaticLease sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -43970,7 +43970,7 @@ declare global {
        * ]
        * ```
        */
-      readonly dhcpServerStaticLeases?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly dhcpServerStaticLeases?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[DHCPv4]` section of the unit.  See
@@ -43984,7 +43984,7 @@ declare global {
        * }
        * ```
        */
-      readonly dhcpV4Config?: { readonly [name: string]: Value };
+      readonly dhcpV4Config?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[DHCPv6]` section of the unit.  See
@@ -43997,7 +43997,7 @@ declare global {
        * }
        * ```
        */
-      readonly dhcpV6Config?: { readonly [name: string]: Value };
+      readonly dhcpV6Config?: { readonly [name: string]: Value } | Computed;
       /** @deprecated Removed from NixOS. */
       readonly dhcpV6PrefixDelegationConfig?: Removed;
       /**
@@ -44033,7 +44033,7 @@ declare global {
        * }
        * ```
        */
-      readonly enhancedTransmissionSelectionConfig?: { readonly [name: string]: Value };
+      readonly enhancedTransmissionSelectionConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Extra configuration append to unit
        *
@@ -44054,7 +44054,7 @@ declare global {
        * }
        * ```
        */
-      readonly fairQueueingConfig?: { readonly [name: string]: Value };
+      readonly fairQueueingConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[FairQueueingControlledDelay]` section of the unit.  See
@@ -44068,7 +44068,7 @@ declare global {
        * }
        * ```
        */
-      readonly fairQueueingControlledDelayConfig?: { readonly [name: string]: Value };
+      readonly fairQueueingControlledDelayConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[FlowQueuePIE]` section of the unit.  See
@@ -44082,7 +44082,7 @@ declare global {
        * }
        * ```
        */
-      readonly flowQueuePIEConfig?: { readonly [name: string]: Value };
+      readonly flowQueuePIEConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of gateways to be added to the network section of the
        * unit.  See `systemd.network(5)` for details.
@@ -44103,7 +44103,7 @@ declare global {
        * }
        * ```
        */
-      readonly genericRandomEarlyDetectionConfig?: { readonly [name: string]: Value };
+      readonly genericRandomEarlyDetectionConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[HeavyHitterFilter]` section of the unit.  See
@@ -44117,7 +44117,7 @@ declare global {
        * }
        * ```
        */
-      readonly heavyHitterFilterConfig?: { readonly [name: string]: Value };
+      readonly heavyHitterFilterConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[HierarchyTokenBucketClass]` section of the unit.  See
@@ -44131,7 +44131,7 @@ declare global {
        * }
        * ```
        */
-      readonly hierarchyTokenBucketClassConfig?: { readonly [name: string]: Value };
+      readonly hierarchyTokenBucketClassConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[HierarchyTokenBucket]` section of the unit.  See
@@ -44144,7 +44144,7 @@ declare global {
        * }
        * ```
        */
-      readonly hierarchyTokenBucketConfig?: { readonly [name: string]: Value };
+      readonly hierarchyTokenBucketConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[IPoIB]` section of the unit.  See
@@ -44153,7 +44153,7 @@ declare global {
        * @example
        * `{ }`
        */
-      readonly ipoIBConfig?: { readonly [name: string]: Value };
+      readonly ipoIBConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[IPv6AcceptRA]` section of the unit. See
@@ -44167,7 +44167,7 @@ declare global {
        * }
        * ```
        */
-      readonly ipv6AcceptRAConfig?: { readonly [name: string]: Value };
+      readonly ipv6AcceptRAConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of `[IPv6AddressLabel]` sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -44182,7 +44182,7 @@ declare global {
        * ]
        * ```
        */
-      readonly ipv6AddressLabels?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly ipv6AddressLabels?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * A list of IPv6PREF64Prefix sections to be added to the unit. See
        * `systemd.network(5)` for details.
@@ -44196,7 +44196,7 @@ declare global {
        * ]
        * ```
        */
-      readonly ipv6PREF64Prefixes?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly ipv6PREF64Prefixes?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /** @deprecated Removed from NixOS. */
       readonly ipv6PrefixDelegationConfig?: Removed;
       /**
@@ -44213,7 +44213,7 @@ declare global {
        * ]
        * ```
        */
-      readonly ipv6Prefixes?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly ipv6Prefixes?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * A list of ipv6RoutePrefix sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -44228,7 +44228,7 @@ declare global {
        * ]
        * ```
        */
-      readonly ipv6RoutePrefixes?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly ipv6RoutePrefixes?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[IPv6SendRA]` section of the unit.  See
@@ -44243,7 +44243,7 @@ declare global {
        * }
        * ```
        */
-      readonly ipv6SendRAConfig?: { readonly [name: string]: Value };
+      readonly ipv6SendRAConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of ipvlan interfaces to be added to the network section of the
        * unit.  See `systemd.network(5)` for details.
@@ -44262,7 +44262,7 @@ declare global {
        * }
        * ```
        */
-      readonly linkConfig?: { readonly [name: string]: Value };
+      readonly linkConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[LLDP]` section of the unit.  See
@@ -44275,7 +44275,7 @@ declare global {
        * }
        * ```
        */
-      readonly lldpConfig?: { readonly [name: string]: Value };
+      readonly lldpConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of macvlan interfaces to be added to the network section of the
        * unit.  See `systemd.network(5)` for details.
@@ -44303,7 +44303,7 @@ declare global {
        * }
        * ```
        */
-      readonly matchConfig?: { readonly [name: string]: Value };
+      readonly matchConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[MobileNetwork]` section of the unit.  See
@@ -44317,7 +44317,7 @@ declare global {
        * }
        * ```
        */
-      readonly mobileNetworkConfig?: { readonly [name: string]: Value };
+      readonly mobileNetworkConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * The name of the network interface to match against.
        * @defaultValue `null`
@@ -44337,7 +44337,7 @@ declare global {
        * ]
        * ```
        */
-      readonly neighbors?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly neighbors?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Network]` section of the unit.  See
@@ -44350,7 +44350,7 @@ declare global {
        * }
        * ```
        */
-      readonly networkConfig?: { readonly [name: string]: Value };
+      readonly networkConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[NetworkEmulator]` section of the unit.  See
@@ -44364,7 +44364,7 @@ declare global {
        * }
        * ```
        */
-      readonly networkEmulatorConfig?: { readonly [name: string]: Value };
+      readonly networkEmulatorConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of NextHop sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -44379,7 +44379,7 @@ declare global {
        * ]
        * ```
        */
-      readonly nextHops?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly nextHops?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * A list of ntp servers to be added to the network section of the
        * unit.  See `systemd.network(5)` for details.
@@ -44399,7 +44399,7 @@ declare global {
        * }
        * ```
        */
-      readonly pfifoConfig?: { readonly [name: string]: Value };
+      readonly pfifoConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[PFIFOFast]` section of the unit.  See
@@ -44412,7 +44412,7 @@ declare global {
        * }
        * ```
        */
-      readonly pfifoFastConfig?: { readonly [name: string]: Value };
+      readonly pfifoFastConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[PFIFOHeadDrop]` section of the unit.  See
@@ -44426,7 +44426,7 @@ declare global {
        * }
        * ```
        */
-      readonly pfifoHeadDropConfig?: { readonly [name: string]: Value };
+      readonly pfifoHeadDropConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[PIE]` section of the unit.  See
@@ -44440,7 +44440,7 @@ declare global {
        * }
        * ```
        */
-      readonly pieConfig?: { readonly [name: string]: Value };
+      readonly pieConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[QDisc]` section of the unit.  See
@@ -44453,7 +44453,7 @@ declare global {
        * }
        * ```
        */
-      readonly qdiscConfig?: { readonly [name: string]: Value };
+      readonly qdiscConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[QuickFairQueueing]` section of the unit.  See
@@ -44466,7 +44466,7 @@ declare global {
        * }
        * ```
        */
-      readonly quickFairQueueingConfig?: { readonly [name: string]: Value };
+      readonly quickFairQueueingConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[QuickFairQueueingClass]` section of the unit.  See
@@ -44480,7 +44480,7 @@ declare global {
        * }
        * ```
        */
-      readonly quickFairQueueingConfigClass?: { readonly [name: string]: Value };
+      readonly quickFairQueueingConfigClass?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of route sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -44494,7 +44494,7 @@ declare global {
        * ]
        * ```
        */
-      readonly routes?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly routes?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * A list of routing policy rules sections to be added to the unit.  See
        * `systemd.network(5)` for details.
@@ -44510,7 +44510,7 @@ declare global {
        * ]
        * ```
        */
-      readonly routingPolicyRules?: readonly ({ readonly [name: string]: Value })[] | Computed;
+      readonly routingPolicyRules?: readonly ({ readonly [name: string]: Value } | Computed)[] | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[SR-IOV]` section of the unit.  See
@@ -44524,7 +44524,7 @@ declare global {
        * }
        * ```
        */
-      readonly sriovConfig?: { readonly [name: string]: Value };
+      readonly sriovConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[StochasticFairBlue]` section of the unit.  See
@@ -44538,7 +44538,7 @@ declare global {
        * }
        * ```
        */
-      readonly stochasticFairBlueConfig?: { readonly [name: string]: Value };
+      readonly stochasticFairBlueConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[StochasticFairnessQueueing]` section of the unit.  See
@@ -44552,7 +44552,7 @@ declare global {
        * }
        * ```
        */
-      readonly stochasticFairnessQueueingConfig?: { readonly [name: string]: Value };
+      readonly stochasticFairnessQueueingConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[TokenBucketFilter]` section of the unit.  See
@@ -44566,7 +44566,7 @@ declare global {
        * }
        * ```
        */
-      readonly tokenBucketFilterConfig?: { readonly [name: string]: Value };
+      readonly tokenBucketFilterConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[TrivialLinkEqualizer]` section of the unit.  See
@@ -44580,7 +44580,7 @@ declare global {
        * }
        * ```
        */
-      readonly trivialLinkEqualizerConfig?: { readonly [name: string]: Value };
+      readonly trivialLinkEqualizerConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * A list of tunnel interfaces to be added to the network section of the
        * unit.  See `systemd.network(5)` for details.
@@ -44699,7 +44699,7 @@ declare global {
        * }
        * ```
        */
-      readonly execConfig?: { readonly [name: string]: Value };
+      readonly execConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Files]` section of this unit. See
@@ -44714,7 +44714,7 @@ declare global {
        * }
        * ```
        */
-      readonly filesConfig?: { readonly [name: string]: Value };
+      readonly filesConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Network]` section of this unit. See
@@ -44727,7 +44727,7 @@ declare global {
        * }
        * ```
        */
-      readonly networkConfig?: { readonly [name: string]: Value };
+      readonly networkConfig?: { readonly [name: string]: Value } | Computed;
     }
 
     /** `systemd.oomd` */
@@ -44898,7 +44898,7 @@ declare global {
        * }
        * ```
        */
-      readonly pathConfig?: { readonly [name: string]: Value };
+      readonly pathConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * An arbitrary list of items such as derivations.  If any item
        * in the list changes between reconfigurations, the service will
@@ -44957,7 +44957,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -45028,7 +45028,7 @@ declare global {
        * }
        * ```
        */
-      readonly partitions?: { readonly [name: string]: { readonly [name: string]: string | Computed | number | bigint | boolean | readonly (string | Computed)[] } };
+      readonly partitions?: { readonly [name: string]: { readonly [name: string]: string | Computed | number | bigint | boolean | readonly (string | Computed)[] } | Computed } | Computed;
     }
 
     /** `systemd.services.<name>` */
@@ -45114,7 +45114,7 @@ declare global {
        * }
        * ```
        */
-      readonly environment?: { readonly [name: string]: string | Computed | null };
+      readonly environment?: { readonly [name: string]: string | Computed | null } | Computed;
       /**
        * The name of this systemd unit, including its extension.
        * This can be used to refer to this unit from other systemd units.
@@ -45287,7 +45287,7 @@ declare global {
        * }
        * ```
        */
-      readonly serviceConfig?: { readonly [name: string]: Value };
+      readonly serviceConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Automatically start this unit at the given date/time, which
        * must be in the format described in
@@ -45335,7 +45335,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -45413,7 +45413,7 @@ declare global {
        * }
        * ```
        */
-      readonly contents?: { readonly [name: string]: SystemdShutdownRamfsContentsEntry };
+      readonly contents?: { readonly [name: string]: SystemdShutdownRamfsContentsEntry } | Computed;
       /**
        * Whether to enable pivoting back to an initramfs for shutdown.
        *
@@ -45678,7 +45678,7 @@ declare global {
        * }
        * ```
        */
-      readonly sliceConfig?: { readonly [name: string]: Value };
+      readonly sliceConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Configure unit start rate limiting. Units which are started
        * more than startLimitBurst times within an interval time
@@ -45703,7 +45703,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -45897,7 +45897,7 @@ declare global {
        * }
        * ```
        */
-      readonly socketConfig?: { readonly [name: string]: Value };
+      readonly socketConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Configure unit start rate limiting. Units which are started
        * more than startLimitBurst times within an interval time
@@ -45922,7 +45922,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -45990,7 +45990,7 @@ declare global {
        * }
        * ```
        */
-      readonly timerConfig?: { readonly [name: string]: Value };
+      readonly timerConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Specify transfers as a set of the names of the transfer files as the
        * key and the configuration as its value. The configuration can use all
@@ -46023,7 +46023,7 @@ declare global {
        *       Pa …
        * ```
        */
-      readonly transfers?: { readonly [name: string]: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null | readonly (boolean | Computed | number | bigint | string | null)[] } } };
+      readonly transfers?: { readonly [name: string]: { readonly [name: string]: { readonly [name: string]: boolean | Computed | number | bigint | string | null | readonly (boolean | Computed | number | bigint | string | null)[] } | Computed } | Computed } | Computed;
     }
 
     /** `systemd.sysupdate.reboot` */
@@ -46065,7 +46065,7 @@ declare global {
        * }
        * ```
        */
-      readonly timerConfig?: { readonly [name: string]: Value };
+      readonly timerConfig?: { readonly [name: string]: Value } | Computed;
     }
 
     /** `systemd.sysusers` */
@@ -46230,7 +46230,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -46412,7 +46412,7 @@ declare global {
        * }
        * ```
        */
-      readonly timerConfig?: { readonly [name: string]: Value };
+      readonly timerConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Unit]` section of the unit.  See
@@ -46425,7 +46425,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -46519,7 +46519,7 @@ declare global {
        * }
        * ```
        */
-      readonly settings?: { readonly [name: string]: { readonly [path: string]: { readonly [name: string]: SystemdTmpfilesSettingsEntryEntryEntry } } };
+      readonly settings?: { readonly [name: string]: { readonly [path: string]: { readonly [name: string]: SystemdTmpfilesSettingsEntryEntryEntry } | Computed } | Computed } | Computed;
     }
 
     /** `systemd.tmpfiles.settings.<config-name>.<path>.<tmpfiles-type>` */
@@ -46711,21 +46711,21 @@ declare global {
        * }
        * ```
        */
-      readonly generators?: { readonly [name: string]: string | Computed };
+      readonly generators?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Definition of systemd per-user path units.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly paths?: { readonly [name: string]: SystemdUserPathsEntry };
+      readonly paths?: { readonly [name: string]: SystemdUserPathsEntry } | Computed;
       /**
        * Definition of systemd per-user service units.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly services?: { readonly [name: string]: SystemdUserServicesEntry };
+      readonly services?: { readonly [name: string]: SystemdUserServicesEntry } | Computed;
       readonly settings?: SystemdUserSettings;
       /**
        * Definition of systemd per-user slice units.
@@ -46733,28 +46733,28 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly slices?: { readonly [name: string]: SystemdUserSlicesEntry };
+      readonly slices?: { readonly [name: string]: SystemdUserSlicesEntry } | Computed;
       /**
        * Definition of systemd per-user socket units.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly sockets?: { readonly [name: string]: SystemdUserSocketsEntry };
+      readonly sockets?: { readonly [name: string]: SystemdUserSocketsEntry } | Computed;
       /**
        * Definition of systemd per-user target units.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly targets?: { readonly [name: string]: SystemdUserTargetsEntry };
+      readonly targets?: { readonly [name: string]: SystemdUserTargetsEntry } | Computed;
       /**
        * Definition of systemd per-user timer units.
        *
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly timers?: { readonly [name: string]: SystemdUserTimersEntry };
+      readonly timers?: { readonly [name: string]: SystemdUserTimersEntry } | Computed;
       readonly tmpfiles?: SystemdUserTmpfiles;
       /**
        * Definition of systemd per-user units.
@@ -46762,7 +46762,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly units?: { readonly [name: string]: SystemdUserUnitsEntry };
+      readonly units?: { readonly [name: string]: SystemdUserUnitsEntry } | Computed;
     }
 
     /** `systemd.user.paths.<name>` */
@@ -46866,7 +46866,7 @@ declare global {
        * }
        * ```
        */
-      readonly pathConfig?: { readonly [name: string]: Value };
+      readonly pathConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * An arbitrary list of items such as derivations.  If any item
        * in the list changes between reconfigurations, the service will
@@ -46925,7 +46925,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -47042,7 +47042,7 @@ declare global {
        * }
        * ```
        */
-      readonly environment?: { readonly [name: string]: string | Computed | null };
+      readonly environment?: { readonly [name: string]: string | Computed | null } | Computed;
       /**
        * The name of this systemd unit, including its extension.
        * This can be used to refer to this unit from other systemd units.
@@ -47215,7 +47215,7 @@ declare global {
        * }
        * ```
        */
-      readonly serviceConfig?: { readonly [name: string]: Value };
+      readonly serviceConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Automatically start this unit at the given date/time, which
        * must be in the format described in
@@ -47263,7 +47263,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -47453,7 +47453,7 @@ declare global {
        * }
        * ```
        */
-      readonly sliceConfig?: { readonly [name: string]: Value };
+      readonly sliceConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Configure unit start rate limiting. Units which are started
        * more than startLimitBurst times within an interval time
@@ -47478,7 +47478,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -47672,7 +47672,7 @@ declare global {
        * }
        * ```
        */
-      readonly socketConfig?: { readonly [name: string]: Value };
+      readonly socketConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Configure unit start rate limiting. Units which are started
        * more than startLimitBurst times within an interval time
@@ -47697,7 +47697,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -47877,7 +47877,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -48059,7 +48059,7 @@ declare global {
        * }
        * ```
        */
-      readonly timerConfig?: { readonly [name: string]: Value };
+      readonly timerConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Each attribute in this set specifies an option in the
        * `[Unit]` section of the unit.  See
@@ -48072,7 +48072,7 @@ declare global {
        * }
        * ```
        */
-      readonly unitConfig?: { readonly [name: string]: Value };
+      readonly unitConfig?: { readonly [name: string]: Value } | Computed;
       /**
        * Keep this unit running as long as the listed units are running. This is a continuously
        * enforced version of wantedBy.
@@ -48140,7 +48140,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly users?: { readonly [name: string]: SystemdUserTmpfilesUsersEntry };
+      readonly users?: { readonly [name: string]: SystemdUserTmpfilesUsersEntry } | Computed;
     }
 
     /** `systemd.user.tmpfiles.users.<name>` */
@@ -48312,13 +48312,13 @@ declare global {
        *
        * Type: attribute set of (submodule).
        */
-      readonly extraGroups?: { readonly [name: string]: UsersExtraGroupsEntry };
+      readonly extraGroups?: { readonly [name: string]: UsersExtraGroupsEntry } | Computed;
       /**
        * Alias of `users.users`.
        *
        * Type: attribute set of (submodule).
        */
-      readonly extraUsers?: { readonly [name: string]: UsersExtraUsersEntry };
+      readonly extraUsers?: { readonly [name: string]: UsersExtraUsersEntry } | Computed;
       /**
        * Additional groups to be created automatically by the system.
        *
@@ -48334,7 +48334,7 @@ declare global {
        * }
        * ```
        */
-      readonly groups?: { readonly [name: string]: UsersGroupsEntry };
+      readonly groups?: { readonly [name: string]: UsersGroupsEntry } | Computed;
       readonly ldap?: UsersLdap;
       /**
        * Whether to manage whether users linger or not.
@@ -48413,7 +48413,7 @@ declare global {
        * }
        * ```
        */
-      readonly users?: { readonly [name: string]: UsersUsersEntry };
+      readonly users?: { readonly [name: string]: UsersUsersEntry } | Computed;
     }
 
     /** `users.extraGroups.<name>` */
@@ -48802,7 +48802,7 @@ declare global {
        * for more information.
        * @defaultValue `{ }`
        */
-      readonly pamMount?: { readonly [name: string]: string | Computed };
+      readonly pamMount?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Specifies the (clear text) password for the user.
        * Warning: do not set confidential information here
@@ -49886,7 +49886,7 @@ declare global {
        * for more information.
        * @defaultValue `{ }`
        */
-      readonly pamMount?: { readonly [name: string]: string | Computed };
+      readonly pamMount?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Specifies the (clear text) password for the user.
        * Warning: do not set confidential information here
@@ -50146,7 +50146,7 @@ declare global {
        * }
        * ```
        */
-      readonly policy?: { readonly [name: string]: Value };
+      readonly policy?: { readonly [name: string]: Value } | Computed;
       readonly registries?: VirtualisationContainersRegistries;
       readonly storage?: VirtualisationContainersStorage;
     }
@@ -50656,35 +50656,35 @@ declare global {
        * Please see <https://libvirt.org/hooks.html> for documentation.
        * @defaultValue `{ }`
        */
-      readonly daemon?: { readonly [name: string]: string | Computed };
+      readonly daemon?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Hooks that will be placed under /var/lib/libvirt/hooks/libxl.d/
        * and called for libxl-handled xen domains begin/end events.
        * Please see <https://libvirt.org/hooks.html> for documentation.
        * @defaultValue `{ }`
        */
-      readonly libxl?: { readonly [name: string]: string | Computed };
+      readonly libxl?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Hooks that will be placed under /var/lib/libvirt/hooks/lxc.d/
        * and called for lxc domains begin/end events.
        * Please see <https://libvirt.org/hooks.html> for documentation.
        * @defaultValue `{ }`
        */
-      readonly lxc?: { readonly [name: string]: string | Computed };
+      readonly lxc?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Hooks that will be placed under /var/lib/libvirt/hooks/network.d/
        * and called for networks begin/end events.
        * Please see <https://libvirt.org/hooks.html> for documentation.
        * @defaultValue `{ }`
        */
-      readonly network?: { readonly [name: string]: string | Computed };
+      readonly network?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Hooks that will be placed under /var/lib/libvirt/hooks/qemu.d/
        * and called for qemu domains begin/end/migrate events.
        * Please see <https://libvirt.org/hooks.html> for documentation.
        * @defaultValue `{ }`
        */
-      readonly qemu?: { readonly [name: string]: string | Computed };
+      readonly qemu?: { readonly [name: string]: string | Computed } | Computed;
     }
 
     /** `virtualisation.libvirtd.nss` */
@@ -50848,7 +50848,7 @@ declare global {
        * Type: attribute set of (submodule).
        * @defaultValue `{ }`
        */
-      readonly containers?: { readonly [name: string]: VirtualisationOciContainersContainersEntry };
+      readonly containers?: { readonly [name: string]: VirtualisationOciContainersContainersEntry } | Computed;
     }
 
     /** `virtualisation.oci-containers.containers.<name>` */
@@ -50878,7 +50878,7 @@ declare global {
        * }
        * ```
        */
-      readonly capabilities?: { readonly [name: string]: boolean | Computed | null };
+      readonly capabilities?: { readonly [name: string]: boolean | Computed | null } | Computed;
       /**
        * Commandline arguments to pass to the image's entrypoint.
        * @defaultValue `[ ]`
@@ -50933,7 +50933,7 @@ declare global {
        * }
        * ```
        */
-      readonly environment?: { readonly [name: string]: string | Computed };
+      readonly environment?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Environment files for this container.
        * @defaultValue `[ ]`
@@ -51010,7 +51010,7 @@ declare global {
        * }
        * ```
        */
-      readonly labels?: { readonly [name: string]: string | Computed };
+      readonly labels?: { readonly [name: string]: string | Computed } | Computed;
       /**
        * Logging driver for the container.  The default of
        * `"journald"` means that the container's logs will be
@@ -51559,7 +51559,7 @@ declare global {
        * }
        * ```
        */
-      readonly addedAssociations?: { readonly [name: string]: readonly (string | Computed)[] | Computed | string };
+      readonly addedAssociations?: { readonly [name: string]: readonly (string | Computed)[] | Computed | string } | Computed;
       /**
        * Sets the default applications for given mimetypes. See the
        * [specifications](https://specifications.freedesktop.org/mime-apps-spec/latest/default) for more information.
@@ -51578,7 +51578,7 @@ declare global {
        * }
        * ```
        */
-      readonly defaultApplications?: { readonly [name: string]: readonly (string | Computed)[] | Computed | string };
+      readonly defaultApplications?: { readonly [name: string]: readonly (string | Computed)[] | Computed | string } | Computed;
       /**
        * Whether to install files to support the
        * [XDG Shared MIME-info specification](https://specifications.freedesktop.org/shared-mime-info-spec/latest) and the
@@ -51606,7 +51606,7 @@ declare global {
        * }
        * ```
        */
-      readonly removedAssociations?: { readonly [name: string]: readonly (string | Computed)[] | Computed | string };
+      readonly removedAssociations?: { readonly [name: string]: readonly (string | Computed)[] | Computed | string } | Computed;
     }
 
     /** `xdg.portal` */
@@ -51647,7 +51647,7 @@ declare global {
        * }
        * ```
        */
-      readonly config?: { readonly [name: string]: { readonly [name: string]: readonly (string | Computed)[] | Computed | string } };
+      readonly config?: { readonly [name: string]: { readonly [name: string]: readonly (string | Computed)[] | Computed | string } | Computed } | Computed;
       /**
        * List of packages that provide XDG desktop portal configuration, usually in
        * the form of `share/xdg-desktop-portal/$desktop-portals.conf`.

@@ -3,8 +3,9 @@
  * such as `services.openssh`, a submodule, the entries of `users.users.<name>`), each option a
  * property with nixpkgs' description, default and example as TSDoc. Built as ts-morph
  * structures and printed once. Computed values (`vmflake/dsl` expressions) are allowed at every
- * option that holds a value; attribute sets are typed as themselves, so the check still sees
- * their fields (the typed `mkIf`, `mkForce` … of `vmflake` keep that type when wrapping one).
+ * option, but a submodule's value is typed as itself alone: in a union with a computed value the
+ * compiler no longer says "did you mean" for a misspelt field (the typed `mkIf`, `mkForce` … of
+ * `vmflake` keep the submodule's type when wrapping one).
  */
 import {
   IndentationText,
@@ -182,7 +183,7 @@ class Emitter {
         return [`readonly (${this.type([...path, "*"], t.of)})[]`, "Computed"];
       case "attrs": {
         const entry = this.type([...path, `<${t.placeholder}>`], t.of);
-        return [`{ readonly [${safeKey(t.placeholder)}: string]: ${entry} }`];
+        return [`{ readonly [${safeKey(t.placeholder)}: string]: ${entry} }`, "Computed"];
       }
       case "submodule": {
         const name = this.interfaceFor(path, t.options);

@@ -90,6 +90,8 @@ export const computed = guest({
     nginx: { enable: n.lib.mkDefault(true), clientMaxBodySize: n.nix`${"64"}m` },
   },
   networking: { firewall: mkForce({ allowedTCPPorts: [n.int(8080)] }) },
+  // A set of named entries may be computed as a whole.
+  users: { users: n.lib.genAttrs(["a", "b"], n.lambda("name", { isNormalUser: true })) },
 });
 
 /** Compiles: a value of every type constructor. */
