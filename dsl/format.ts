@@ -394,6 +394,11 @@ function absorbApp(e: Expr, indentFunction: boolean): Doc {
   return indentFunction ? nest(group(cat(line_, prettyExpr(e)))) : prettyExpr(e);
 }
 
+/** `(head body)` as a call's last argument, `body` absorbed (`(x: { … })`, `(f [ … ])`). */
+function parenAbsorbed(head: Doc, body: Term): Doc {
+  return group(nest(cat(text("("), head, hardspace, prettyTermWide(body), text(")"))), Priority);
+}
+
 /** A call's last argument: absorbable terms and some parenthesized forms expand first. */
 function absorbLast(e: Expr): Doc {
   if (e.t === "term") {
@@ -407,19 +412,7 @@ function absorbLast(e: Expr): Doc {
         inner.body.t === "term" &&
         isAbsorbable(inner.body.term)
       ) {
-        return group(
-          nest(
-            cat(
-              text("("),
-              text(inner.param.name),
-              text(":"),
-              hardspace,
-              prettyTermWide(inner.body.term),
-              text(")"),
-            ),
-          ),
-          Priority,
-        );
+        return parenAbsorbed(cat(text(inner.param.name), text(":")), inner.body.term);
       }
       if (
         inner.t === "app" &&
@@ -429,18 +422,7 @@ function absorbLast(e: Expr): Doc {
         inner.a.t === "term" &&
         isAbsorbable(inner.a.term)
       ) {
-        return group(
-          nest(
-            cat(
-              text("("),
-              text(inner.f.term.text),
-              hardspace,
-              prettyTermWide(inner.a.term),
-              text(")"),
-            ),
-          ),
-          Priority,
-        );
+        return parenAbsorbed(text(inner.f.term.text), inner.a.term);
       }
       return absorbParen(inner);
     }
