@@ -6,13 +6,17 @@
  * print (before any collection: a lower bound of the print's peak allocation) and the process's
  * peak RSS so far; beside it, in the same process, `JSON.stringify(v, null, 2)` of the same data
  * as plain JSON (package references as strings) and the ratio of the two speeds (target ≤ 5);
- * then time(10×) / time(1×), which should be ≤ 11 (linear).
+ * the median time of each stage (lower, document, fixup, layout); then time(10×) / time(1×),
+ * which should be ≤ 11 (linear).
  */
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import * as n from "../dsl/index.ts";
 import type { NixBinding, NixExpr, NixFile } from "../dsl/index.ts";
+import { prettyWhole } from "../dsl/format.ts";
+import { fixup, layout } from "../dsl/layout.ts";
+import { lower } from "../dsl/syntax.ts";
 
 // A collector we can call between measurements, without requiring `node --expose-gc`.
 setFlagsFromString("--expose_gc");
@@ -146,6 +150,16 @@ export interface Measurement {
   /** `JSON.stringify(data, null, 2)` of the same data, same process: median ms and bytes. */
   readonly jsonMs: number;
   readonly jsonBytes: number;
+  /** Median ms of each stage of the print, run one after the other (see {@link stages}). */
+  readonly stages: Stages;
+}
+
+/** The printer's stages: AST → syntax → layout document → fixed-up document → text. */
+export interface Stages {
+  readonly lower: number;
+  readonly document: number;
+  readonly fixup: number;
+  readonly layout: number;
 }
 
 const MB = 1024 * 1024;
@@ -181,7 +195,44 @@ export function measure(name: string, file: NixFile, data: Plain, runs: number):
     json.push(performance.now() - t0);
     jsonBytes = Buffer.byteLength(text);
   }
-  return { name, medianMs: median(times), bytes, heapMB, rssMB, jsonMs: median(json), jsonBytes };
+  return {
+    name,
+    medianMs: median(times),
+    bytes,
+    heapMB,
+    rssMB,
+    jsonMs: median(json),
+    jsonBytes,
+    stages: stages(file, runs),
+  };
+}
+
+/** Median time of each stage, so a slow print shows where it is slow. */
+function stages(file: NixFile, runs: number): Stages {
+  const t: number[][] = [[], [], [], []];
+  for (let r = 0; r < runs; r++) {
+    gc();
+    const t0 = performance.now();
+    const syntax = lower(n.toExpr(file.body));
+    const t1 = performance.now();
+    const doc = prettyWhole(syntax);
+    const t2 = performance.now();
+    const fixed = fixup(doc);
+    const t3 = performance.now();
+    layout(fixed);
+    const t4 = performance.now();
+    t[0]!.push(t1 - t0);
+    t[1]!.push(t2 - t1);
+    t[2]!.push(t3 - t2);
+    t[3]!.push(t4 - t3);
+  }
+  const [lowerMs, documentMs, fixupMs, layoutMs] = t.map(median) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { lower: lowerMs, document: documentMs, fixup: fixupMs, layout: layoutMs };
 }
 
 function printFileOnce(file: NixFile): void {
@@ -200,6 +251,11 @@ function report(m: Measurement): void {
     `  ${"  JSON.stringify(v, null, 2)".padEnd(26)} ${m.jsonMs.toFixed(1).padStart(9)} ms  ` +
       `${(m.jsonBytes / MB).toFixed(2).padStart(7)} MB  ${jsonMbps.toFixed(2).padStart(6)} MB/s  ` +
       `printer ${(jsonMbps / mbps).toFixed(1)}× slower (target ≤ 5)`,
+  );
+  const st = m.stages;
+  console.log(
+    `  ${"  stages (ms)".padEnd(26)} lower ${st.lower.toFixed(1)}, document ${st.document.toFixed(1)}, ` +
+      `fixup ${st.fixup.toFixed(1)}, layout ${st.layout.toFixed(1)}`,
   );
 }
 
