@@ -49,6 +49,10 @@ export interface ResolvedGuest {
   readonly install: ResolvedInstall;
   /** Host devices handed to the guest; absent when it has none. */
   readonly passthrough?: ResolvedPassthrough;
+  /** Data disks, by name order. */
+  readonly disks: readonly ResolvedDisk[];
+  /** Shared host directories, by tag order. */
+  readonly shares: readonly ResolvedShare[];
 }
 
 /** PCI and USB devices of the host handed to one guest. */
@@ -64,6 +68,24 @@ export interface ResolvedUsbDevice {
   readonly product: string;
   readonly bus?: number;
   readonly port?: string;
+}
+
+/** A data disk: its image is `<stateDir>/disk-<name>.qcow2`. */
+export interface ResolvedDisk {
+  readonly name: string;
+  readonly bytes: bigint;
+  readonly serial: string;
+  /** Where the guest mounts it, when it does. */
+  readonly mount?: { readonly mountPoint: string; readonly fsType: "ext4" | "xfs" | "btrfs" };
+}
+
+/** A host directory shared into the guest under `tag`. */
+export interface ResolvedShare {
+  readonly tag: string;
+  readonly source: string;
+  readonly mountPoint: string;
+  readonly readOnly: boolean;
+  readonly protocol: "virtiofs" | "9p";
 }
 
 export interface ResolvedInstall {

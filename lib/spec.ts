@@ -199,6 +199,54 @@ export interface GuestSpec {
    * @defaultValue `{}`
    */
   readonly config?: GuestConfig;
+  /**
+   * Extra data disks, by name: empty qcow2 images created on the guest's first start and grown
+   * (never shrunk) when their size grows, like the root disk. The guest sees each as a virtio
+   * disk `/dev/disk/by-id/virtio-<serial>`. Removing or renaming one here detaches it; its image
+   * stays in the guest's state directory, never deleted.
+   * @defaultValue `{}`
+   */
+  readonly disks?: { readonly [name: string]: DiskSpec };
+  /**
+   * Host directories shared into the guest, by tag (the name the guest mounts it by).
+   * @defaultValue `{}`
+   */
+  readonly shares?: { readonly [tag: string]: ShareSpec };
+}
+
+/** A data disk of a guest. */
+export interface DiskSpec {
+  /** Virtual size, e.g. `"200G"` (at least 1M). Growing it grows the image; shrinking is refused. */
+  readonly size: Size;
+  /**
+   * Where the guest mounts it, an absolute path such as `"/srv"`. A blank disk gets a file
+   * system on its first mount; a disk holding anything is never formatted.
+   * @defaultValue none: attached, not mounted
+   */
+  readonly mountPoint?: string;
+  /** The file system made on a blank disk, with `mountPoint`. @defaultValue `"ext4"` */
+  readonly fsType?: "ext4" | "xfs" | "btrfs";
+  /**
+   * The virtio serial (at most 20 characters: letters, digits, `.`, `_`, `-`), unique in the
+   * guest. @defaultValue the disk's name
+   */
+  readonly serial?: string;
+}
+
+/** A host directory shared into a guest. */
+export interface ShareSpec {
+  /** The host directory, an absolute path such as `"/srv/media"`, not in the Nix store. */
+  readonly source: string;
+  /** Where the guest mounts it, an absolute path such as `"/media"`. */
+  readonly mountPoint: string;
+  /** The guest may only read; enforced on the host side too. @defaultValue `false` */
+  readonly readOnly?: boolean;
+  /**
+   * `"virtiofs"` (a sandboxed `virtiofsd` per share, fast, needs virtiofsd on the host) or
+   * `"9p"` (QEMU's built-in virtio-9p: no daemon, slower).
+   * @defaultValue `"virtiofs"`
+   */
+  readonly protocol?: "virtiofs" | "9p";
 }
 
 /**

@@ -5,18 +5,25 @@
 import * as n from "../../dsl/index.ts";
 import type { NixBinding, NixFile } from "../../dsl/index.ts";
 import type { ResolvedGuest, ResolvedHost, ResolvedIPv4 } from "../model.ts";
+import { GUEST_DISKS_MODULE, guestMountBindings } from "./disks-and-shares.ts";
 import { generatedHeader } from "./header.ts";
 
 export function guestSystemFile(host: ResolvedHost, guest: ResolvedGuest, source: string): NixFile {
   const modulesPath = n.ref("modulesPath");
   const imports: n.NixValue[] = [n.op(modulesPath, "+", "/profiles/qemu-guest.nix")];
+  const mountsDisks = guest.disks.some((d) => d.mount !== undefined);
+  if (mountsDisks) imports.push(n.path(GUEST_DISKS_MODULE));
   if (guest.config !== undefined) imports.push(guest.config);
   const bindings: NixBinding[] = [
     n.bind(
       "imports",
       imports,
       guest.config
-        ? { comment: "The QEMU guest profile, then this guest's own settings from the hosts file." }
+        ? {
+            comment: mountsDisks
+              ? "The QEMU guest profile, vmflake's format guard of data disks, then this guest's own settings from the hosts file."
+              : "The QEMU guest profile, then this guest's own settings from the hosts file.",
+          }
         : {},
     ),
     n.bind(["nixpkgs", "hostPlatform"], host.system),
@@ -35,6 +42,7 @@ export function guestSystemFile(host: ResolvedHost, guest: ResolvedGuest, source
       fsType: "ext4",
       autoResize: true,
     }),
+    ...guestMountBindings(guest),
     n.bind(["services", "openssh", "enable"], true),
     n.bind(["services", "openssh", "settings", "PasswordAuthentication"], false),
     n.bind(["services", "openssh", "settings", "KbdInteractiveAuthentication"], false),

@@ -7,6 +7,7 @@
 import * as n from "../../dsl/index.ts";
 import type { NixBinding, NixFile } from "../../dsl/index.ts";
 import type { ResolvedGuest, ResolvedHost } from "../model.ts";
+import { hostDiskAndShareBindings } from "./disks-and-shares.ts";
 import { generatedHeader } from "./header.ts";
 import { iommuBindings, passthroughBindings } from "./passthrough.ts";
 
@@ -106,5 +107,6 @@ function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
     );
   }
   out.push(...passthroughBindings(g));
+  out.push(...hostDiskAndShareBindings(g));
   return out;
 }

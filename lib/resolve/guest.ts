@@ -15,6 +15,9 @@ import { INSTALLER_MIN_MEMORY_MIB } from "../runtime/install-protocol.ts";
 import { formatSize, parseSize } from "../sizes.ts";
 import type { GuestSpec } from "../spec.ts";
 import { configProblems } from "./config.ts";
+import { resolveDisks } from "./disks.ts";
+import { MountPoints } from "./paths.ts";
+import { resolveShares } from "./shares.ts";
 import { IPV4, staticIPv4 } from "./ipv4.ts";
 import { resolvePassthrough } from "./passthrough.ts";
 import { stateVersion, stateVersionMissing } from "./state-version.ts";
@@ -40,6 +43,8 @@ export const GUEST_FIELDS = fieldList<GuestSpec>()([
   "stateVersion",
   "pci",
   "usb",
+  "disks",
+  "shares",
 ]);
 
 const MIN_MEMORY = 128n << 20n;
@@ -124,7 +129,15 @@ export function resolveGuest(
     mac = m === undefined || why ? undefined : m.toLowerCase();
   }
   // Recorded even when other fields are wrong, so clashes are reported in the same run.
-  ids.guests.push({ host, name, path, tap, mac, display });
+  ids.guests.push({
+    host,
+    name,
+    path,
+    tap,
+    mac,
+    display,
+    disks: isPlainObject(g.disks) && Object.keys(g.disks).length > 0,
+  });
   const autostart = g.autostart === undefined ? true : boolean(p, g.autostart, `${path}.autostart`);
   const ownKeys = sshKeys(p, g.sshKeys, `${path}.sshKeys`);
   const shutdownTimeout =
@@ -158,9 +171,14 @@ export function resolveGuest(
       config = g.config as ResolvedGuest["config"];
     }
   }
+  const mounts = new MountPoints();
+  const disks = resolveDisks(p, g.disks, path, mounts);
+  const shares = resolveShares(p, g.shares, path, mounts);
 
   if (
     p.list.length > before ||
+    disks === undefined ||
+    shares === undefined ||
     memoryBytes === undefined ||
     diskBytes === undefined ||
     cpus === undefined ||
@@ -211,6 +229,8 @@ export function resolveGuest(
       log: `${stateDir}/install.log`,
     },
     ...(passthrough ? { passthrough } : {}),
+    disks,
+    shares,
   };
 }
 

@@ -18,6 +18,8 @@ export interface Identities {
     readonly tap: string | undefined;
     readonly mac: string | undefined;
     readonly display: number | undefined;
+    /** Whether it has data disks (then `qemu-guest-<name>-disks.service` prepares them). */
+    readonly disks?: boolean;
   }[];
   /** Host devices handed to guests (checked by passthrough.ts). */
   readonly devices: DeviceClaim[];
@@ -44,14 +46,21 @@ export function checkUnique(p: Problems, ids: Identities, rawHosts: Obj): void {
         `guest name ${show(g.name)} is also used on host ${owner}; guests are hostnames on a LAN, so names must be unique`,
       );
     } else names.set(g.name, g.host);
-    // qemu-guest-<name>-install.service is guest <name>'s first install: a guest called
-    // "<name>-install" on the same host would get that unit name too, and lose its own unit.
-    const installOf = g.name.endsWith("-install") ? g.name.slice(0, -"-install".length) : "";
-    if (ids.guests.some((o) => o.host === g.host && o.name === installOf)) {
-      p.add(
-        g.path,
-        `${show(g.name)} would share the unit name qemu-guest-${g.name}.service with the first install of guest ${installOf}; choose another name`,
-      );
+    // qemu-guest-<name>-install.service is guest <name>'s first install (and -disks its data
+    // disks' unit): a guest called "<name>-install" on the same host would get that unit name
+    // too, and lose its own unit.
+    for (const [suffix, what] of [
+      ["-install", "the first install"],
+      ["-disks", "the data disks"],
+    ] as const) {
+      const of = g.name.endsWith(suffix) ? g.name.slice(0, -suffix.length) : "";
+      const other = ids.guests.find((o) => o.host === g.host && o.name === of);
+      if (other !== undefined && (suffix === "-install" || other.disks === true)) {
+        p.add(
+          g.path,
+          `${show(g.name)} would share the unit name qemu-guest-${g.name}.service with ${what} of guest ${of}; choose another name`,
+        );
+      }
     }
     if (Object.hasOwn(rawHosts, g.name)) {
       p.add(g.path, `${show(g.name)} is also a host name; hostnames must be unique`);

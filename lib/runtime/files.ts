@@ -15,14 +15,19 @@ export const RUNTIME_MARK = "# vmflake runtime: ";
 
 /** Every runtime file, relative to {@link RUNTIME_SOURCE}; a test keeps it equal to the folder. */
 export const RUNTIME_FILES = [
+  "confined.nix",
   "default.nix",
+  "disks.nix",
+  "guest-disks.nix",
   "installer.nix",
   "passthrough.nix",
   "qemu.nix",
+  "scripts/format-guard.sh",
   "scripts/install-guest.sh",
   "scripts/installer.sh",
   "scripts/prepare-disk.sh",
   "scripts/stop-guest.sh",
   "scripts/tap.sh",
   "scripts/vfio-bind.sh",
+  "shares.nix",
 ] as const;

@@ -74,6 +74,7 @@ let
   # no-flush=off is cache=none; aio=io_uring needs it; detect-zeroes=unmap needs discard=unmap.
   disk =
     {
+      node ? "disk0",
       file,
       diskSerial,
       direct,
@@ -85,12 +86,12 @@ let
     in
     [
       "-blockdev"
-      "driver=file,node-name=disk0-file,filename=${opt "image" file}${cache},discard=unmap"
+      "driver=file,node-name=${node}-file,filename=${opt "image" file}${cache},discard=unmap"
       "-blockdev"
-      "driver=qcow2,node-name=disk0,file=disk0-file${qcowCache},discard=unmap,detect-zeroes=unmap"
+      "driver=qcow2,node-name=${node},file=${node}-file${qcowCache},discard=unmap,detect-zeroes=unmap"
       "-device"
       # bootindex replaces qemu-kvm's removed boot=on.
-      "virtio-blk-pci,drive=disk0,serial=${serial diskSerial}${lib.optionalString boot ",bootindex=1"}"
+      "virtio-blk-pci,drive=${node},serial=${serial diskSerial}${lib.optionalString boot ",bootindex=1"}"
     ];
 
   rng = [
@@ -124,6 +125,57 @@ let
     "-device"
     "virtio-net-pci,netdev=net0,mac=${opt "MAC" g.mac}"
   ];
+  # Data disks (disks.nix), in name order: the root disk's settings, no boot index.
+  dataDisks =
+    g:
+    builtins.concatLists (
+      builtins.attrValues (
+        builtins.mapAttrs (
+          name: d:
+          disk {
+            node = "data-${name}";
+            file = d.image;
+            diskSerial = d.serial;
+            direct = true;
+            boot = false;
+          }
+        ) g.disks
+      )
+    );
+
+  # Shares (shares.nix), in tag order. virtiofs: vhost-user to the share's virtiofsd, which maps
+  # guest memory, so the guest's memory is a shared memfd (one NUMA node holding all of it).
+  # 9p: QEMU serves the directory itself; security_model=none keeps files owned by the guest's
+  # user on the host, multidevs=remap keeps inode numbers apart across host file systems.
+  shares =
+    g:
+    let
+      all = builtins.attrValues (builtins.mapAttrs (tag: s: s // { inherit tag; }) g.shares);
+      virtiofs = builtins.filter (s: s.protocol == "virtiofs") all;
+      share =
+        s:
+        if s.protocol == "virtiofs" then
+          [
+            "-chardev"
+            "socket,id=fs-${opt "tag" s.tag},path=${opt "virtiofs socket" s.socket}"
+            "-device"
+            "vhost-user-fs-pci,chardev=fs-${s.tag},tag=${s.tag}"
+          ]
+        else
+          [
+            "-fsdev"
+            "local,id=fs-${opt "tag" s.tag},path=${opt "share source" s.source},security_model=none,multidevs=remap${lib.optionalString s.readOnly ",readonly=on"}"
+            "-device"
+            "virtio-9p-pci,fsdev=fs-${s.tag},mount_tag=${s.tag}"
+          ];
+    in
+    lib.optionals (virtiofs != [ ]) [
+      "-object"
+      "memory-backend-memfd,id=mem,size=${toString g.memoryMiB}M,share=on"
+      "-numa"
+      "node,memdev=mem"
+    ]
+    ++ builtins.concatLists (map share all);
 in
 {
   # The guest's QEMU: its image, its QMP socket for the synchronous stop, its console log.
@@ -144,8 +196,11 @@ in
     ++ rng
     ++ display g.vnc
     ++ nic g
-    # Last, so the devices above keep their PCI slots whatever is added.
-    ++ g.extraQemuArgs;
+    # Last, so the devices above keep their PCI slots whatever is added: the passthrough hook,
+    # then data disks and shares (found by serial and tag, so their own slots may move).
+    ++ g.extraQemuArgs
+    ++ dataDisks g
+    ++ shares g;
 
   # The installer VM of a guest: the same machine with the installer's memory, the ISO booted
   # once (a reset never re-enters it; a reboot or panic ends QEMU), the image-in-progress and the

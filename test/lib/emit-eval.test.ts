@@ -158,10 +158,14 @@ export default defineHosts({
         "modules/study.nix",
         "modules/study/alice.nix",
         "modules/study/bob.nix",
+        "modules/vmflake/confined.nix",
         "modules/vmflake/default.nix",
+        "modules/vmflake/disks.nix",
+        "modules/vmflake/guest-disks.nix",
         "modules/vmflake/installer.nix",
         "modules/vmflake/passthrough.nix",
         "modules/vmflake/qemu.nix",
+        "modules/vmflake/shares.nix",
       ]);
       for (const f of files) {
         execFileSync("nix-instantiate", ["--parse", f], { env: nixEnv, stdio: "pipe" });

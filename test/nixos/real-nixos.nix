@@ -95,7 +95,7 @@ let
         }
       );
       runtimeUnits = lib.filterAttrs (
-        n: _: lib.hasPrefix "qemu-guest-" n || lib.hasPrefix "vmflake-" n
+        n: _: lib.hasPrefix "qemu-guest-" n || lib.hasPrefix "vmflake-" n || lib.hasPrefix "virtiofsd-" n
       ) services;
     in
     {
@@ -145,6 +145,22 @@ let
       initrdModules = cfg.boot.initrd.availableKernelModules;
       growPartition = cfg.boot.growPartition;
       rootFileSystem = { inherit (cfg.fileSystems."/") device fsType autoResize; };
+      # Every mount and the fstab NixOS writes (data disks and shares).
+      fileSystems = lib.mapAttrs (_: f: {
+        inherit (f)
+          device
+          fsType
+          options
+          autoFormat
+          autoResize
+          ;
+      }) cfg.fileSystems;
+      fstab = cfg.environment.etc.fstab.text;
+      # Drop-ins on the units systemd-fstab-generator writes (autoFormat's systemd-makefs@).
+      makefsDropIns = lib.mapAttrs (_: u: {
+        inherit (u) text overrideStrategy;
+        drvs = drvsOf u.text;
+      }) (lib.filterAttrs (n: _: lib.hasPrefix "systemd-makefs@" n) cfg.systemd.units);
       sshd = {
         enable = cfg.services.openssh.enable;
         inherit (cfg.services.openssh.settings) PasswordAuthentication KbdInteractiveAuthentication;

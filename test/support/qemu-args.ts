@@ -30,6 +30,13 @@ export interface QemuGuest {
     workDir: string;
     log: string;
   };
+  /** Data disks by name, as disks.nix declares them. */
+  disks: Record<string, { bytes: number; serial: string; image: string }>;
+  /** Shares by tag, as shares.nix declares them. */
+  shares: Record<
+    string,
+    { source: string; readOnly: boolean; protocol: "virtiofs" | "9p"; socket: string }
+  >;
 }
 
 /** Defaults that make a complete guest from the fields a test cares about. */
@@ -51,6 +58,8 @@ export function qemuGuest(over: Partial<QemuGuest> & { name: string; image: stri
       workDir: `${dir}/install.tmp`,
       log: `${dir}/install.log`,
     },
+    disks: {},
+    shares: {},
     ...over,
   };
 }

@@ -15,7 +15,13 @@ export const runtimeScriptsDir = join(libDir, "runtime", "nixos", "scripts");
 
 /** The scripts the NixOS module builds, by the `<name>` of `scripts/<name>.sh`. */
 export type RuntimeScriptName =
-  "stop-guest" | "prepare-disk" | "install-guest" | "installer" | "tap" | "vfio-bind";
+  | "stop-guest"
+  | "prepare-disk"
+  | "install-guest"
+  | "installer"
+  | "tap"
+  | "vfio-bind"
+  | "format-guard";
 
 /** Path of `scripts/<name>.sh`. */
 export function runtimeScriptPath(name: RuntimeScriptName): string {

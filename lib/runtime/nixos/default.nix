@@ -408,7 +408,11 @@ let
 in
 {
   # Each feature extends `vmflake.guests.<name>` with options of its own and adds to the units.
-  imports = [ ./passthrough.nix ];
+  imports = [
+    ./passthrough.nix
+    ./disks.nix
+    ./shares.nix
+  ];
 
   options.vmflake = {
     enable = lib.mkEnableOption "vmflake's QEMU/KVM guests on this host";

@@ -1,14 +1,23 @@
-# vmflake runtime: ExecStartPre of a guest's unit, grows its disk image to the declared size; copied verbatim into the generated flake's modules/vmflake/.
+# vmflake runtime: grows a guest's disk image to the declared size (creates a missing data disk); copied verbatim into the generated flake's modules/vmflake/.
 # shellcheck shell=bash
-# ExecStartPre of a QEMU guest unit. Usage: <image-path> <declared-size-bytes>
-# Makes the image's virtual size match the declared size, grow-only. It runs while
-# QEMU is stopped, so qemu-img may write the image. It never creates the image (the install unit
-# does, atomically) and never shrinks it (that cuts off the end of the guest's disk).
+# ExecStartPre of a QEMU guest unit (root disk) and ExecStart of its data disks' unit.
+# Usage: [--create] <image-path> <declared-size-bytes>
+# Makes the image's virtual size match the declared size, grow-only. It runs while QEMU is
+# stopped, so qemu-img may write the image. It never shrinks an image (that cuts off the end of the
+# guest's disk) and never replaces one. Without --create it never creates the image either (the
+# root disk: the install unit creates it, atomically; an empty one would boot nothing). With
+# --create (a data disk) a missing image is made empty, atomically: qemu-img writes a temporary
+# name and a hard link publishes it, which fails rather than replace an image that appeared.
 me=${0##*/}
+create=false
+if [ "${1:-}" = --create ]; then
+  create=true
+  shift
+fi
 # Byte counts have at most 18 digits: bash arithmetic is signed 64-bit, and 19 digits can
 # overflow it (prepare-disk.sh, install-guest.sh and installer.sh use the same rule).
 if [ "$#" -ne 2 ] || ! [[ $2 =~ ^[1-9][0-9]{0,17}$ ]]; then
-  echo "usage: $me <image-path> <declared-size-bytes>" >&2
+  echo "usage: $me [--create] <image-path> <declared-size-bytes>" >&2
   exit 2
 fi
 img=$1
@@ -16,6 +25,38 @@ declared=$2
 if ((declared % 512 != 0)); then
   echo "$me: declared size $declared is not a multiple of 512 bytes, which qemu-img requires" >&2
   exit 2
+fi
+
+# The temporary image of this run; removed on every exit unless published (then it is the
+# image's second name, and removing it leaves the image).
+tmp=
+cleanup() { if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi; }
+trap cleanup EXIT
+
+if [ ! -e "$img" ] && $create; then
+  # A fresh name (mktemp creates it exclusively): a leftover of a killed run may be the only
+  # other name of an image and must never be written.
+  if ! tmp=$(mktemp -- "$img.creating.XXXXXX"); then
+    tmp=
+    echo "$me: cannot create a temporary file next to $img; nothing was created" >&2
+    exit 1
+  fi
+  if ! qemu-img create -q -f qcow2 -- "$tmp" "$declared" >&2; then
+    echo "$me: qemu-img create of $tmp failed (see the message above); nothing was published" >&2
+    exit 1
+  fi
+  if ! sync -- "$tmp"; then
+    echo "$me: cannot sync $tmp; nothing was published" >&2
+    exit 1
+  fi
+  # ln without -f never replaces: if an image appeared meanwhile, that one stays and is used.
+  if ln -T -- "$tmp" "$img" 2>/dev/null; then
+    sync -- "$(dirname -- "$img")" || echo "$me: warning: cannot sync the directory of $img" >&2
+    echo "$me: created $img, empty, $declared bytes"
+  elif [ ! -e "$img" ]; then
+    echo "$me: cannot publish $tmp as $img; nothing was published" >&2
+    exit 1
+  fi
 fi
 
 if [ ! -e "$img" ]; then

@@ -39,6 +39,23 @@ rec {
   ] null;
   nixfmt = hostTools "nixfmt-stand-in" [ "true" ] "true";
 
+  # virtiofsd is not packaged for this machine's Debian: a program of the right name that only
+  # says so, for evaluations and builds of the units that run it (never run by a test).
+  virtiofsd =
+    derivation {
+      name = "virtiofsd-stand-in";
+      inherit system;
+      PATH = path;
+      builder = sh;
+      args = [
+        "-c"
+        "mkdir -p $out/bin && printf '#!/bin/sh\\necho virtiofsd stand-in: not packaged here >&2\\nexit 1\\n' > $out/bin/virtiofsd && chmod +x $out/bin/virtiofsd"
+      ];
+    }
+    // {
+      meta.mainProgram = "virtiofsd";
+    };
+
   # QEMU as `bin/qemu-kvm` (nixpkgs' mainProgram for qemu_kvm), through the TCG wrapper.
   qemu_kvm =
     derivation {

@@ -34,9 +34,21 @@ export interface KitGuest {
 
 /** Builds (or reuses) the guest of `flavour`. */
 export function kitGuest(flavour: KitFlavour): KitGuest {
+  return customKitGuest(flavour, wantedModules, (modules) => guestInit(flavour, modules));
+}
+
+/**
+ * A guest of a test's own: `name` (names its cached initramfs), the kernel modules it loads
+ * besides their dependencies, and its `/init`, made from the module files in load order.
+ */
+export function customKitGuest(
+  name: string,
+  moduleNames: readonly string[],
+  init: (modules: readonly string[]) => string,
+): KitGuest {
   const cache = kitCacheDir();
   const kernel = kitKernel(cache);
-  const modules = moduleLoadOrder(kernel.modulesDir, wantedModules);
+  const modules = moduleLoadOrder(kernel.modulesDir, moduleNames);
   const entries: CpioEntry[] = [
     ...["bin", "dev", "etc", "etc/acpi", "etc/acpi/PWRF", "lib", "lib/modules", "proc", "sys"].map(
       (path) => ({ path, mode: S_IFDIR | 0o755 }),
@@ -51,15 +63,10 @@ export function kitGuest(flavour: KitFlavour): KitGuest {
     {
       path: "init",
       mode: S_IFREG | 0o755,
-      data: Buffer.from(
-        guestInit(
-          flavour,
-          modules.map((m) => basename(m)),
-        ),
-      ),
+      data: Buffer.from(init(modules.map((m) => basename(m)))),
     },
   ];
-  const initrd = storeByContent(cache, `initrd-${flavour}`, ".cpio", newcArchive(entries));
+  const initrd = storeByContent(cache, `initrd-${name}`, ".cpio", newcArchive(entries));
   const append = "console=ttyS0 panic=-1 quiet";
   return {
     kernel: kernel.image,

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { guestQemuArgs, qemuGuest, withoutNic, type QemuGuest } from "../qemu-args.ts";
-import { kitGuest } from "./guest.ts";
+import { type KitGuest, kitGuest } from "./guest.ts";
 import type { KitFlavour } from "./guest-init.ts";
 import { startQemu, waitForSocket, type QemuRun } from "./qemu-process.ts";
 import { removeScratchDir, scratchDir } from "../temp.ts";
@@ -56,16 +56,18 @@ export interface TestGuest {
 
 /**
  * Creates the image and starts QEMU with the guest's arguments from qemu.nix (without the NIC)
- * and, for a flavour, the kit guest's boot arguments (`null` boots nothing: firmware only), then
+ * and, for a flavour or a test's own {@link KitGuest}, its boot arguments (`null` boots nothing:
+ * firmware only), then
  * `extraArgs`. Resolves once the QMP socket exists.
  */
 export async function startTestGuest(
-  flavour: KitFlavour | null,
+  flavour: KitFlavour | KitGuest | null,
   adjust: (g: QemuGuest) => QemuGuest = (g) => g,
   extraArgs: readonly string[] = [],
 ): Promise<TestGuest> {
   const dir = scratchDir("vmflake-rt-");
-  const guestInput = adjust(testQemuGuest(dir, flavour ?? "bare"));
+  const name = typeof flavour === "string" ? flavour : flavour === null ? "bare" : "custom";
+  const guestInput = adjust(testQemuGuest(dir, name));
   const runtime: TestRuntime = {
     ...guestInput,
     imagePath: guestInput.image,
@@ -79,7 +81,12 @@ export async function startTestGuest(
     removeScratchDir(dir);
     throw err;
   }
-  const boot = flavour === null ? [] : kitGuest(flavour).bootArgs;
+  const boot =
+    flavour === null
+      ? []
+      : typeof flavour === "string"
+        ? kitGuest(flavour).bootArgs
+        : flavour.bootArgs;
   const qemu = startQemu([...args, ...boot, ...extraArgs]);
   const guest: TestGuest = {
     dir,
