@@ -160,12 +160,17 @@ describeWith(
             blocks: [{ name: "nvme2n1", dev: "259:8", holders: ["dm-0"] }],
           },
           { address: "0000:00:1c.0", pciClass: "0x060400", driver: "pcieport", group: 25 },
-          { address: "0000:08:00.0", driver: "xhci_hcd" },
+          // A USB controller without an IOMMU group, with a mounted USB disk: both are said.
+          {
+            address: "0000:08:00.0",
+            driver: "xhci_hcd",
+            blocks: [{ name: "sda1", dev: "8:1" }],
+          },
           // A GPU whose audio function (same group) is not listed.
           { address: "0000:09:00.0", pciClass: "0x030000", driver: "nouveau", group: 26 },
           { address: "0000:09:00.1", pciClass: "0x040300", driver: "snd_hda_intel", group: 26 },
         ],
-        mounted: ["259:2"],
+        mounted: ["259:2", "8:1"],
         swaps: ["/dev/nvme1n1"],
       };
       const all = [
@@ -190,6 +195,7 @@ describeWith(
         "vmflake-vfio-bind: 0000:06:00.0: the host's block device nvme1n1 is used as swap; swapoff /dev/nvme1n1 first, or hand over another device",
         "vmflake-vfio-bind: 0000:07:00.0: the host's block device nvme2n1 is held by dm-0 (device-mapper, LVM, RAID or encryption); stop those first, or hand over another device",
         "vmflake-vfio-bind: 0000:00:1c.0: is a bridge (PCI class 0x060400), which the host needs; hand over the devices behind it instead",
+        "vmflake-vfio-bind: 0000:08:00.0: the host's block device sda1 (8:1) is mounted; unmount it first, or hand over another device",
         "vmflake-vfio-bind: 0000:08:00.0: has no IOMMU group, so the IOMMU is off: turn on VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the firmware setup and boot with the IOMMU kernel parameters",
         "vmflake-vfio-bind: 0000:09:00.0: its IOMMU group 26 also holds 0000:09:00.1 (driver snd_hda_intel), which is not listed; VFIO hands a group over whole, so list 0000:09:00.1 too or use another slot",
         "vmflake-vfio-bind: 0000:0a:00.0: no such PCI device on this host (lspci -D lists them)",
@@ -200,7 +206,7 @@ describeWith(
         expect(overrideOf(r.root, d.address)).toBe("");
         expect(driverOf(r.root, d.address)).toBe(d.driver);
       }
-      for (const drv of ["igb", "nvme", "nouveau", "snd_hda_intel"]) {
+      for (const drv of ["igb", "nvme", "xhci_hcd", "nouveau", "snd_hda_intel"]) {
         expect(unbindOf(r.root, drv)).toBe("");
       }
     });

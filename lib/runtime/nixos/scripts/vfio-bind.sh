@@ -124,12 +124,12 @@ for addr in "$@"; do
     refuse "$addr: is a bridge (PCI class $class), which the host needs; hand over the devices behind it instead"
     continue
   fi
+  [ "$(driver_of "$dev")" = vfio-pci ] || host_use "$addr" "$(readlink -f "$dev")"
   group=$(group_of "$dev")
   if [ -z "$group" ]; then
     refuse "$addr: has no IOMMU group, so the IOMMU is off: turn on VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the firmware setup and boot with the IOMMU kernel parameters"
     continue
   fi
-  [ "$(driver_of "$dev")" = vfio-pci ] || host_use "$addr" "$(readlink -f "$dev")"
   for peer in "$sysfs/kernel/iommu_groups/$group/devices"/*; do
     [ -e "$peer" ] || continue
     other=${peer##*/}
