@@ -65,6 +65,14 @@ function guestBox(id: string, g: ResolvedGuest): TopologyBox {
     ...(g.ipv4 === undefined ? ["IPv4 by DHCP"] : addresses(g.ipv4)),
     `${g.cpus} vCPU${g.cpus === 1 ? "" : "s"}, memory ${formatSize(g.memoryBytes)}`,
     `disk ${formatSize(g.diskBytes)}`,
+    ...g.disks.map(
+      (d) =>
+        `disk ${d.name} ${formatSize(d.bytes)}${d.mount === undefined ? "" : ` at ${d.mount.mountPoint}`}`,
+    ),
+    ...g.shares.map(
+      (sh) =>
+        `share ${sh.source} at ${sh.mountPoint} (${sh.protocol}${sh.readOnly ? ", read-only" : ""})`,
+    ),
     g.vnc === undefined
       ? "no VNC"
       : `VNC ${g.vnc.address}:${g.vnc.display} (port ${5900 + g.vnc.display})`,

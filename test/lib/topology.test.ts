@@ -121,6 +121,33 @@ describe("topology.svg", () => {
   });
 });
 
+describe("topology.svg with data disks and shares", () => {
+  it("lists each data disk and share in its guest's box", async () => {
+    const spec = resolveSpec({
+      hosts: {
+        study: {
+          lan: { nic: "enp0s31f6", bridge: "vbridge0" },
+          stateVersion: "26.05",
+          guests: {
+            alice: {
+              memory: "1G",
+              disk: "4G",
+              disks: { data: { size: "100G", mountPoint: "/srv/data" } },
+              shares: { media: { source: "/srv/media", mountPoint: "/mnt/media", readOnly: true } },
+            },
+          },
+        },
+      },
+    });
+    const alice = topologyGraph(spec, "hosts.ts").hosts[0]!.boxes.find((b) => b.title === "alice")!;
+    expect(alice.lines).toContain("disk data 100G at /srv/data");
+    expect(alice.lines.find((l) => l.startsWith("share "))).toMatch(
+      /^share \/srv\/media at \/mnt\/media \((virtiofs|9p), read-only\)$/,
+    );
+    expect(parseXml(await topologySvg(spec, "hosts.ts")).name).toBe("svg");
+  });
+});
+
 describe("topology.svg in the build", () => {
   it("the example's committed topology.svg is what the build writes", async () => {
     const committed = readFileSync(join(REPO_ROOT, "topology.svg"), "utf8");
