@@ -19,8 +19,11 @@ export interface ResolvedGuest {
   readonly cpus: number;
   /** VNC display, when enabled. */
   readonly vnc?: { readonly address: string; readonly display: number };
+  /** The first NIC's tap and MAC (`nics[0]`'s). */
   readonly tap: string;
   readonly mac: string;
+  /** Every NIC, the first one first; one on `lan` unless the guest said otherwise. */
+  readonly nics: readonly ResolvedNic[];
   readonly autostart: boolean;
   /** The host's keys then the guest's own, without duplicates. */
   readonly sshKeys: readonly string[];
@@ -88,6 +91,27 @@ export interface ResolvedShare {
   readonly protocol: "virtiofs" | "9p";
 }
 
+/** One NIC of a guest. */
+export interface ResolvedNic {
+  /** `lan` or the name of one of the host's networks. */
+  readonly network: string;
+  readonly tap: string;
+  readonly mac: string;
+  /** On a `nat` network: the fixed address of its DHCP lease. */
+  readonly ipv4?: string;
+}
+
+/** A private network of a host (see `NetworkSpec`). */
+export interface ResolvedNetwork {
+  readonly name: string;
+  readonly kind: "hostOnly" | "nat";
+  readonly bridge: string;
+  /** The host's address on the bridge (a `nat` network's `.1`), if it has one. */
+  readonly address?: { readonly address: string; readonly prefixLength: number };
+  /** A `nat` network's subnet, as its network address and prefix length. */
+  readonly subnet?: { readonly address: string; readonly prefixLength: number };
+}
+
 export interface ResolvedInstall {
   /** The guest's system is carried in the host's installer ISO (no network needed). */
   readonly offline: boolean;
@@ -115,6 +139,8 @@ export interface ResolvedHost {
     readonly bridgeMac?: string;
     readonly bypassHostFirewall: boolean;
   };
+  /** The host's private networks, by name order as given. */
+  readonly networks: readonly ResolvedNetwork[];
   readonly stateDir: string;
   /** The IOMMU kernel parameters for PCI passthrough; absent: the runtime's `auto`. */
   readonly iommu?: "intel" | "amd" | "none";
@@ -126,6 +152,8 @@ export interface ResolvedSpec {
   readonly hosts: readonly ResolvedHost[];
 }
 
+/** The network name of the host's bridged LAN in a guest's `nics`. */
+export const LAN_NETWORK = "lan";
 export const DEFAULT_NIXPKGS = "github:NixOS/nixpkgs/nixos-26.05";
 export const DEFAULT_SYSTEM = "x86_64-linux";
 export const DEFAULT_STATE_DIR = "/var/lib/qemu-guests";

@@ -60,12 +60,71 @@ export interface LanSpec {
   readonly bypassHostFirewall?: boolean;
 }
 
+/**
+ * A private network of the host's own: a bridge with no NIC of the host's on it. Guests join it
+ * with a NIC (`nics: [{ network: "<name>" }]`).
+ */
+export type NetworkSpec = HostOnlyNetworkSpec | NatNetworkSpec;
+
+/** Guests on it reach each other, and the host if it has an address there; nothing else. */
+export interface HostOnlyNetworkSpec {
+  readonly kind: "hostOnly";
+  /** The bridge to create, e.g. `"vlab0"` (at most 15 characters). */
+  readonly bridge: string;
+  /**
+   * The host's address on the bridge with its prefix length, e.g. `"10.78.0.1/24"`, in a private
+   * range. No DHCP is served: guests set their own addresses.
+   * @defaultValue none (the host is not on the network)
+   */
+  readonly address?: string;
+}
+
+/**
+ * Guests get fixed addresses by DHCP from the host (dnsmasq), which is `.1` of the subnet,
+ * answers DNS for guest names, and masquerades their traffic out through the LAN bridge.
+ */
+export interface NatNetworkSpec {
+  readonly kind: "nat";
+  /** The bridge to create, e.g. `"vnat0"` (at most 15 characters). */
+  readonly bridge: string;
+  /** A private IPv4 subnet, e.g. `"10.77.0.0/24"` (prefix 8–30); the host is its `.1`. */
+  readonly subnet: string;
+}
+
+/** One NIC of a guest: a tap of its own on a network's bridge. */
+export interface NicSpec {
+  /** `"lan"` (the host's bridged LAN) or the name of one of the host's `networks`. */
+  readonly network: string;
+  /**
+   * The NIC's tap (at most 15 characters). For the first NIC the guest's `tap` field says the
+   * same; give it in one place.
+   * @defaultValue the first NIC: the guest's tap; the n-th after it: `vm-<name>-<n>`, or a hash if too long
+   */
+  readonly tap?: string;
+  /**
+   * The NIC's MAC. For the first NIC the guest's `mac` field says the same.
+   * @defaultValue the first NIC: the guest's MAC; the n-th after it: `52:54:00` + 3 bytes of SHA-256 of `<host>/<guest>/<n>`
+   */
+  readonly mac?: string;
+  /**
+   * On a `nat` network: the fixed address its DHCP lease gives this NIC, inside the subnet.
+   * @defaultValue an address of the subnet picked from the guest's name (the same on every build)
+   */
+  readonly ipv4?: string;
+}
+
 /** One NixOS machine that runs guests. */
 export interface HostSpec {
   /** @defaultValue `"x86_64-linux"` */
   readonly system?: "x86_64-linux" | "aarch64-linux";
   /** The bridged LAN the guests join. */
   readonly lan: LanSpec;
+  /**
+   * Private networks by name (a lowercase DNS label other than `lan`), each on a bridge of its
+   * own: `hostOnly` or `nat`.
+   * @defaultValue `{}`
+   */
+  readonly networks?: { readonly [name: string]: NetworkSpec };
   /** Public ssh keys installed for root in every guest of this host. @defaultValue `[]` */
   readonly sshKeys?: readonly string[];
   /**
@@ -192,6 +251,12 @@ export interface GuestSpec {
    * plugged in. @defaultValue `[]`
    */
   readonly usb?: readonly UsbDeviceSpec[];
+  /**
+   * The guest's NICs, in the order the guest sees them; the first keeps the guest's `tap` and
+   * `mac`. A guest with more than one CPU gets multiqueue virtio-net on each (a queue per CPU).
+   * @defaultValue one NIC on `lan`
+   */
+  readonly nics?: readonly NicSpec[];
   /**
    * The guest's own extra NixOS settings, as plain values or `vmflake/dsl` expressions. They are
    * a module of their own in the guest's system, merged by the module system, never dropped.

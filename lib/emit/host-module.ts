@@ -8,6 +8,7 @@ import * as n from "../../dsl/index.ts";
 import type { NixBinding, NixFile } from "../../dsl/index.ts";
 import type { ResolvedGuest, ResolvedHost } from "../model.ts";
 import { hostDiskAndShareBindings } from "./disks-and-shares.ts";
+import { guestNics, networks } from "./networks.ts";
 import { generatedHeader } from "./header.ts";
 import { iommuBindings, passthroughBindings } from "./passthrough.ts";
 
@@ -31,6 +32,7 @@ export function hostModuleFile(host: ResolvedHost, source: string): NixFile {
       ],
     }),
     ...iommuBindings(host),
+    ...networks(host),
     n.bind("guests", n.attrs(host.guests.map((g) => n.bind(g.name, n.attrs(guest(host, g)))))),
   ];
   return {
@@ -84,6 +86,7 @@ function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
     n.bind("diskBytes", g.diskBytes),
     n.bind("tap", g.tap),
     n.bind("mac", g.mac),
+    ...guestNics(g),
   );
   if (g.vnc !== undefined) {
     out.push(n.bind(["vnc", "display"], g.vnc.display));

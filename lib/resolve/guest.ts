@@ -7,6 +7,8 @@ import {
   DEFAULT_SHUTDOWN_TIMEOUT,
   DISK_SERIAL,
   type ResolvedGuest,
+  type ResolvedNetwork,
+  type ResolvedNic,
   RUNTIME_ROOT,
 } from "../model.ts";
 import { GUEST_USER_PREFIX, MAX_USER_NAME, defaultTap } from "../names.ts";
@@ -20,6 +22,7 @@ import { MountPoints } from "./paths.ts";
 import { resolveShares } from "./shares.ts";
 import { IPV4, staticIPv4 } from "./ipv4.ts";
 import { resolvePassthrough } from "./passthrough.ts";
+import { resolveNics } from "./networks.ts";
 import { stateVersion, stateVersionMissing } from "./state-version.ts";
 import type { Identities } from "./unique.ts";
 import { hostnameProblem, ifname, sshKeys } from "./values.ts";
@@ -37,6 +40,7 @@ export const GUEST_FIELDS = fieldList<GuestSpec>()([
   "sshKeys",
   "shutdownTimeout",
   "ipv4",
+  "nics",
   "config",
   "offlineInstall",
   "installTimeout",
@@ -72,6 +76,12 @@ export interface GuestContext {
   readonly stateVersionGiven: boolean;
   /** Where the guest records its name, tap, MAC and display for the uniqueness checks. */
   readonly ids: Identities;
+  /** The host's networks, undefined when they had problems (NICs' networks are then not checked). */
+  readonly networks: readonly ResolvedNetwork[] | undefined;
+  /** The names of the host's networks as given, right or wrong. */
+  readonly networkNames: readonly string[];
+  /** Where each resolved NIC was declared, for problems found once all guests are known. */
+  readonly nicPaths: Map<ResolvedNic, string>;
 }
 
 /**
@@ -128,16 +138,30 @@ export function resolveGuest(
     if (why) p.add(`${path}.mac`, why);
     mac = m === undefined || why ? undefined : m.toLowerCase();
   }
+  const nics = resolveNics(
+    {
+      problems: p,
+      host,
+      guest: name,
+      path,
+      networks: ctx.networks,
+      networkNames: ctx.networkNames,
+      tap: { given: g.tap !== undefined, value: tap },
+      mac: { given: g.mac !== undefined, value: mac },
+    },
+    g.nics,
+  );
   // Recorded even when other fields are wrong, so clashes are reported in the same run.
   ids.guests.push({
     host,
     name,
     path,
-    tap,
-    mac,
+    tap: nics[0]?.tap ?? tap,
+    mac: nics[0]?.mac ?? mac,
     display,
     disks: isPlainObject(g.disks) && Object.keys(g.disks).length > 0,
   });
+  for (const nic of nics.slice(1)) ids.nics.push({ host, guest: name, ...nic });
   const autostart = g.autostart === undefined ? true : boolean(p, g.autostart, `${path}.autostart`);
   const ownKeys = sshKeys(p, g.sshKeys, `${path}.sshKeys`);
   const shutdownTimeout =
@@ -182,8 +206,8 @@ export function resolveGuest(
     memoryBytes === undefined ||
     diskBytes === undefined ||
     cpus === undefined ||
-    tap === undefined ||
-    mac === undefined ||
+    nics.length === 0 ||
+    nics.some((nic) => nic.tap === undefined || nic.mac === undefined) ||
     autostart === undefined ||
     shutdownTimeout === undefined ||
     offline === undefined ||
@@ -192,6 +216,16 @@ export function resolveGuest(
   ) {
     return undefined;
   }
+  const resolvedNics = nics.map((nic) => {
+    const r: ResolvedNic = {
+      network: nic.network,
+      tap: nic.tap!,
+      mac: nic.mac!,
+      ...(nic.ipv4 === undefined ? {} : { ipv4: nic.ipv4 }),
+    };
+    ctx.nicPaths.set(r, nic.path);
+    return r;
+  });
   const stateDir = `${ctx.stateDir}/${name}`;
   const runtimeDir = `${RUNTIME_ROOT}/${name}`;
   return {
@@ -202,8 +236,9 @@ export function resolveGuest(
     diskBytes,
     cpus,
     ...(display === undefined ? {} : { vnc: { address: vncAddress, display } }),
-    tap,
-    mac,
+    tap: resolvedNics[0]!.tap,
+    mac: resolvedNics[0]!.mac,
+    nics: resolvedNics,
     autostart,
     sshKeys: [...new Set([...ctx.sshKeys, ...ownKeys])],
     shutdownTimeout,

@@ -5,12 +5,14 @@ import {
   DEFAULT_SYSTEM,
   type ResolvedGuest,
   type ResolvedHost,
+  type ResolvedNic,
 } from "../model.ts";
 import { type Problems, joinPath, show } from "../problems.ts";
 import type { HostSpec } from "../spec.ts";
 import { type GuestContext, resolveGuest } from "./guest.ts";
 import { resolveLan } from "./lan.ts";
 import { resolveIommu } from "./passthrough.ts";
+import { assignLeases, resolveNetworks } from "./networks.ts";
 import { stateVersion } from "./state-version.ts";
 import type { Identities } from "./unique.ts";
 import { hostnameProblem, sshKeys } from "./values.ts";
@@ -19,6 +21,7 @@ import { hostnameProblem, sshKeys } from "./values.ts";
 export const HOST_FIELDS = fieldList<HostSpec>()([
   "system",
   "lan",
+  "networks",
   "sshKeys",
   "stateDir",
   "offlineInstall",
@@ -58,6 +61,7 @@ export function resolveHost(
   }
 
   const lan = resolveLan(p, h.lan, `${path}.lan`);
+  const networks = resolveNetworks(p, h.networks, `${path}.networks`, lan);
   const hostKeys = sshKeys(p, h.sshKeys, `${path}.sshKeys`);
 
   let stateDir = DEFAULT_STATE_DIR;
@@ -86,7 +90,8 @@ export function resolveHost(
 
   const iommu = resolveIommu(p, h.iommu, `${path}.iommu`);
 
-  const guests: ResolvedGuest[] = [];
+  let guests: ResolvedGuest[] = [];
+  const nicPaths = new Map<ResolvedNic, string>();
   const guestsPath = `${path}.guests`;
   if (h.guests === undefined)
     p.add(guestsPath, "is missing; describe the host's guests (it may be {})");
@@ -102,13 +107,21 @@ export function resolveHost(
       stateVersion: hostStateVersion,
       stateVersionGiven: h.stateVersion !== undefined,
       ids,
+      networks,
+      networkNames: isPlainObject(h.networks) ? Object.keys(h.networks) : [],
+      nicPaths,
     };
     for (const [guestName, g] of Object.entries(h.guests)) {
       const guest = resolveGuest(ctx, guestName, g);
       if (guest !== undefined) guests.push(guest);
     }
   }
-  if (lan !== undefined) ids.hosts.push({ name, lan });
-  if (p.list.length > before || lan === undefined) return undefined;
-  return { name, system, lan, stateDir, ...(iommu ? { iommu } : {}), guests };
+  if (lan !== undefined) {
+    ids.hosts.push({ name, lan, bridges: (networks ?? []).map((n) => n.bridge) });
+  }
+  if (p.list.length > before || lan === undefined || networks === undefined) return undefined;
+  const leased = assignLeases(p, networks, guests, nicPaths);
+  if (leased === undefined) return undefined;
+  guests = leased;
+  return { name, system, lan, networks, stateDir, ...(iommu ? { iommu } : {}), guests };
 }

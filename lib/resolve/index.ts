@@ -52,7 +52,7 @@ export function resolveSpec(input: unknown, options: ResolveOptions = {}): Resol
   }
 
   const hosts: ResolvedHost[] = [];
-  const ids: Identities = { hosts: [], guests: [], devices: [] };
+  const ids: Identities = { hosts: [], guests: [], devices: [], nics: [] };
   const hostsObj =
     top.hosts === undefined ? undefined : isPlainObject(top.hosts) ? top.hosts : undefined;
   if (top.hosts === undefined) p.add("hosts", "is missing; describe at least one host");

@@ -10,7 +10,12 @@ import type { DeviceClaim } from "./passthrough.ts";
 
 /** What must be unique, recorded for every host and guest whatever else is wrong with them. */
 export interface Identities {
-  readonly hosts: { readonly name: string; readonly lan: ResolvedHost["lan"] }[];
+  readonly hosts: {
+    readonly name: string;
+    readonly lan: ResolvedHost["lan"];
+    /** The bridges of the host's networks. */
+    readonly bridges: readonly string[];
+  }[];
   readonly guests: {
     readonly host: string;
     readonly name: string;
@@ -23,6 +28,14 @@ export interface Identities {
   }[];
   /** Host devices handed to guests (checked by passthrough.ts). */
   readonly devices: DeviceClaim[];
+  /** Guests' NICs after their first (whose tap and MAC are the guest's own, in `guests`). */
+  readonly nics: {
+    readonly host: string;
+    readonly guest: string;
+    readonly path: string;
+    readonly tap: string | undefined;
+    readonly mac: string | undefined;
+  }[];
 }
 
 /**
@@ -38,6 +51,36 @@ export function checkUnique(p: Problems, ids: Identities, rawHosts: Obj): void {
   for (const h of ids.hosts) {
     if (h.lan.bridgeMac !== undefined) macs.set(h.lan.bridgeMac, `the bridge of host ${h.name}`);
   }
+  // The MAC and tap of a NIC (`path` is where they were given): unique across the description,
+  // respectively per host, and no tap may be a bridge or the NIC of its host.
+  const nic = (host: string, owner: string, path: string, tap?: string, mac?: string): void => {
+    if (mac !== undefined) {
+      const macOwner = macs.get(mac);
+      if (macOwner !== undefined) {
+        p.add(
+          `${path}.mac`,
+          `${mac} is also the MAC of ${macOwner}; set a different mac explicitly`,
+        );
+      } else macs.set(mac, path);
+    }
+    if (tap === undefined) return;
+    const other = taps.get(`${host}/${tap}`);
+    if (other !== undefined) {
+      p.add(`${path}.tap`, `${show(tap)} is already the tap of guest ${other} on this host`);
+    } else taps.set(`${host}/${tap}`, owner);
+    const h = ids.hosts.find((x) => x.name === host);
+    if (h !== undefined && (tap === h.lan.nic || tap === h.lan.bridge)) {
+      p.add(
+        `${path}.tap`,
+        `${show(tap)} is the host's ${tap === h.lan.nic ? "NIC" : "bridge"}; a guest needs a tap of its own`,
+      );
+    } else if (h?.bridges.includes(tap)) {
+      p.add(
+        `${path}.tap`,
+        `${show(tap)} is the bridge of one of the host's networks; a guest needs a tap of its own`,
+      );
+    }
+  };
   for (const g of ids.guests) {
     const owner = names.get(g.name);
     if (owner !== undefined) {
@@ -65,15 +108,6 @@ export function checkUnique(p: Problems, ids: Identities, rawHosts: Obj): void {
     if (Object.hasOwn(rawHosts, g.name)) {
       p.add(g.path, `${show(g.name)} is also a host name; hostnames must be unique`);
     }
-    if (g.mac !== undefined) {
-      const macOwner = macs.get(g.mac);
-      if (macOwner !== undefined) {
-        p.add(
-          `${g.path}.mac`,
-          `${g.mac} is also the MAC of ${macOwner}; set a different mac explicitly`,
-        );
-      } else macs.set(g.mac, g.path);
-    }
     if (g.display !== undefined) {
       const other = displays.get(`${g.host}/${g.display}`);
       if (other !== undefined) {
@@ -83,18 +117,7 @@ export function checkUnique(p: Problems, ids: Identities, rawHosts: Obj): void {
         );
       } else displays.set(`${g.host}/${g.display}`, g.name);
     }
-    if (g.tap !== undefined) {
-      const other = taps.get(`${g.host}/${g.tap}`);
-      if (other !== undefined) {
-        p.add(`${g.path}.tap`, `${show(g.tap)} is already the tap of guest ${other} on this host`);
-      } else taps.set(`${g.host}/${g.tap}`, g.name);
-      const lan = ids.hosts.find((h) => h.name === g.host)?.lan;
-      if (lan !== undefined && (g.tap === lan.nic || g.tap === lan.bridge)) {
-        p.add(
-          `${g.path}.tap`,
-          `${show(g.tap)} is the host's ${g.tap === lan.nic ? "NIC" : "bridge"}; a guest needs a tap of its own`,
-        );
-      }
-    }
+    nic(g.host, g.name, g.path, g.tap, g.mac);
   }
+  for (const n of ids.nics) nic(n.host, n.guest, n.path, n.tap, n.mac);
 }

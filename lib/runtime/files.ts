@@ -20,6 +20,7 @@ export const RUNTIME_FILES = [
   "disks.nix",
   "guest-disks.nix",
   "installer.nix",
+  "networks.nix",
   "passthrough.nix",
   "qemu.nix",
   "scripts/format-guard.sh",

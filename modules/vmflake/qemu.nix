@@ -117,14 +117,26 @@ let
         "VGA"
       ];
 
-  # A pre-created tap owned by the guest's user, with vhost-net and an explicit MAC: QEMU's
-  # default MAC is the same in every process.
-  nic = g: [
-    "-netdev"
-    "tap,id=net0,ifname=${opt "tap" g.tap},script=no,downscript=no,vhost=on"
-    "-device"
-    "virtio-net-pci,netdev=net0,mac=${opt "MAC" g.mac}"
-  ];
+  # Each NIC a pre-created tap owned by the guest's user, with vhost-net and an explicit MAC:
+  # QEMU's default MAC is the same in every process. The first is the guest's own tap and MAC;
+  # the others follow it, after every other device, so that adding one never moves a slot. With
+  # more than one CPU, a queue per CPU on a multi-queue tap and 2 × queues + 2 MSI-X vectors (a
+  # pair per queue, configuration and control), as libvirt does.
+  nic =
+    g:
+    let
+      all = [ { inherit (g) tap mac; } ] ++ (g.extraNics or [ ]);
+      multiqueue = g.cpus > 1;
+      queues = lib.optionalString multiqueue ",queues=${toString g.cpus}";
+      vectors = lib.optionalString multiqueue ",mq=on,vectors=${toString (2 * g.cpus + 2)}";
+      one = i: n: [
+        "-netdev"
+        "tap,id=net${toString i},ifname=${opt "tap" n.tap},script=no,downscript=no,vhost=on${queues}"
+        "-device"
+        "virtio-net-pci,netdev=net${toString i},mac=${opt "MAC" n.mac}${vectors}"
+      ];
+    in
+    builtins.concatLists (builtins.genList (i: one i (builtins.elemAt all i)) (builtins.length all));
   # Data disks (disks.nix), in name order: the root disk's settings, no boot index.
   dataDisks =
     g:

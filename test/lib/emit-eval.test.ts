@@ -163,6 +163,7 @@ export default defineHosts({
         "modules/vmflake/disks.nix",
         "modules/vmflake/guest-disks.nix",
         "modules/vmflake/installer.nix",
+        "modules/vmflake/networks.nix",
         "modules/vmflake/passthrough.nix",
         "modules/vmflake/qemu.nix",
         "modules/vmflake/shares.nix",
@@ -256,9 +257,10 @@ export default defineHosts({
       // unit, bound to neither (the bridge going away must not stop the tap, nor a failing tap
       // the bridge).
       const taps = v.taps as Record<string, Record<string, unknown>>;
-      for (const [unit, tap, user, mac] of [
-        ["vmflake-tap-tap0", "tap0", "vm-alice", alice.mac],
-        ["vmflake-tap-vm-bob", "vm-bob", "vm-bob", bob.mac],
+      // Bob has two CPUs, so a queue per CPU: his tap is multi-queue.
+      for (const [unit, tap, user, mac, queues] of [
+        ["vmflake-tap-tap0", "tap0", "vm-alice", alice.mac, []],
+        ["vmflake-tap-vm-bob", "vm-bob", "vm-bob", bob.mac, ["multi-queue"]],
       ] as const) {
         const t = taps[unit]!;
         expect({ ...t, ExecStart: undefined, ExecStop: undefined }, unit).toEqual({
@@ -281,7 +283,7 @@ export default defineHosts({
         });
         const start = parseExecLine(t.ExecStart as string);
         expect(start[0]).toMatch(program("tap"));
-        expect(start.slice(1)).toEqual(["up", tap, user, tapMac(mac), "vbridge0"]);
+        expect(start.slice(1)).toEqual(["up", tap, user, tapMac(mac), "vbridge0", ...queues]);
         expect(parseExecLine(t.ExecStop as string)).toEqual([start[0], "down", tap]);
       }
 
@@ -456,7 +458,7 @@ export default defineHosts({
       const b = v.bob!;
       // The MAC the host's QEMU gives bob's NIC is the one bob's network matches on.
       const nic = parseExecLine(b.hostExec as string).find((a) => a.startsWith("virtio-net-pci,"));
-      const mac = /,mac=(52:54:00:[0-9a-f:]{8})$/.exec(nic!)![1];
+      const mac = /,mac=(52:54:00:[0-9a-f:]{8})(,mq=on,vectors=6)?$/.exec(nic!)![1];
       expect(mac).toBe(bob.mac);
       expect(b.net).toEqual({
         matchConfig: { MACAddress: mac },

@@ -298,7 +298,8 @@ describeWith(["nix-instantiate"], "qemu.nix: the installer VM's QEMU (install g)
 
   it("has the guest's NIC for a network install and none for an offline one", () => {
     expect(network.join(" ")).toContain(
-      "-netdev tap,id=net0,ifname=vm-alice,script=no,downscript=no,vhost=on -device virtio-net-pci,netdev=net0,mac=52:54:00:ab:cd:ef",
+      // Two CPUs: a queue per CPU and 2 × 2 + 2 vectors, as the guest's own QEMU.
+      "-netdev tap,id=net0,ifname=vm-alice,script=no,downscript=no,vhost=on,queues=2 -device virtio-net-pci,netdev=net0,mac=52:54:00:ab:cd:ef,mq=on,vectors=6",
     );
     expect(values(offlineArgs, "-netdev")).toEqual([]);
     expect(values(offlineArgs, "-device").filter((d) => /net/.test(d))).toEqual([]);

@@ -23,6 +23,8 @@ export interface QemuGuest {
   mac: string;
   /** Arguments after the guest's own devices (the passthrough devices). */
   extraQemuArgs: string[];
+  /** The NICs after the first (networks.nix's `extraNics`); none when absent. */
+  extraNics?: readonly { tap: string; mac: string }[];
   install: {
     offline: boolean;
     memoryMiB: number;

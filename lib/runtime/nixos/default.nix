@@ -218,6 +218,27 @@ let
     };
   guests = lib.mapAttrs resolved cfg.guests;
 
+  # The bridge of a network (networks.nix): `lan` is the LAN's.
+  bridgeOf =
+    network:
+    if network == "lan" then
+      cfg.lan.bridge
+    else
+      (cfg.networks.${network} or (throw "vmflake: there is no network ${network} in vmflake.networks"))
+      .bridge;
+
+  # Every NIC of guest g, the first one (the guest's own tap and MAC) first, with its bridge.
+  nicsOf =
+    g:
+    map (
+      nic:
+      nic
+      // {
+        bridge = bridgeOf nic.network;
+        tapUnit = "vmflake-tap-${nic.tap}";
+      }
+    ) ([ { inherit (g) tap mac network; } ] ++ g.extraNics);
+
   users = lib.mapAttrs' (
     _: g:
     lib.nameValuePair g.user {
@@ -229,49 +250,61 @@ let
 
   groups = lib.mapAttrs' (_: g: lib.nameValuePair g.user { }) guests;
 
+  allNics = lib.concatMap nicsOf (builtins.attrValues guests);
+
   # The tap of a guest, created by a unit of the runtime's own: a host rebuild never restarts it
   # (a restart would take the running guest's network with it), and starting it again reuses
   # a tap that is already there.
-  tapUnits = lib.mapAttrs' (
-    _: g:
-    lib.nameValuePair g.tapUnit {
-      description = "Tap ${g.tap} of QEMU guest ${g.name}";
+  tapUnits = lib.listToAttrs (
+    lib.concatMap (g: map (nic: tapUnit g nic) (nicsOf g)) (builtins.attrValues guests)
+  );
+  tapUnit =
+    g: nic:
+    lib.nameValuePair nic.tapUnit {
+      description = "Tap ${nic.tap} of QEMU guest ${g.name}";
       wantedBy = [ "multi-user.target" ];
       # The tap makes itself a port of the bridge, so it waits for the bridge to exist (made by
       # the bridge's unit, or by networkd). Wants=, not a binding: the bridge going away must
       # not stop the tap, nor a tap failing stop the bridge.
-      wants = [ bridgeDevice ];
+      wants = [ (bridgeDevice nic.bridge) ];
       after = [
         "network-pre.target"
-        bridgeDevice
-        "${cfg.lan.bridge}-netdev.service"
+        (bridgeDevice nic.bridge)
+        "${nic.bridge}-netdev.service"
       ];
       restartIfChanged = false;
       serviceConfig = {
         Type = "oneshot";
         RemainAfterExit = true;
-        ExecStart = exec [
-          (lib.getExe tap)
-          "up"
-          g.tap
-          g.user
-          (tapMac g.mac)
-          cfg.lan.bridge
-        ];
+        # A guest with more than one CPU gets a queue per CPU (qemu.nix), so its tap is
+        # multi-queue.
+        ExecStart = exec (
+          [
+            (lib.getExe tap)
+            "up"
+            nic.tap
+            g.user
+            (tapMac nic.mac)
+            nic.bridge
+          ]
+          ++ lib.optional (g.cpus > 1) "multi-queue"
+        );
         ExecStop = exec [
           (lib.getExe tap)
           "down"
-          g.tap
+          nic.tap
         ];
       };
-    }
-  ) guests;
+    };
 
   # systemd's device unit of the bridge (interface names have no characters systemd escapes but
   # "-", which the IFNAME type allows; it becomes \x2d).
-  bridgeDevice = "sys-subsystem-net-devices-${
-    builtins.replaceStrings [ "-" ] [ "\\x2d" ] cfg.lan.bridge
-  }.device";
+  bridgeDevice =
+    bridge: "sys-subsystem-net-devices-${builtins.replaceStrings [ "-" ] [ "\\x2d" ] bridge}.device";
+
+  # The tap units of guest g's NICs and the units of their bridges, the first NIC's first.
+  tapUnitsOf = g: map (nic: "${nic.tapUnit}.service") (nicsOf g);
+  bridgeUnitsOf = g: lib.unique (map (nic: "${nic.bridge}-netdev.service") (nicsOf g));
 
   # A bridge takes the lowest MAC of its ports: a high one (fe:…, as libvirt does) on every tap
   # keeps the NIC's, and so the host's DHCP lease.
@@ -285,16 +318,8 @@ let
       # The first install runs before, and only while the image is missing (a skipped condition
       # satisfies Requires=). The tap's unit is never restarted by a rebuild, so requiring it
       # never takes the guest down; nothing else a rebuild restarts is required.
-      requires = [
-        "${g.tapUnit}.service"
-        "${g.installUnit}.service"
-      ];
-      after = [
-        "network.target"
-        "${g.tapUnit}.service"
-        "${cfg.lan.bridge}-netdev.service"
-        "${g.installUnit}.service"
-      ];
+      requires = tapUnitsOf g ++ [ "${g.installUnit}.service" ];
+      after = [ "network.target" ] ++ tapUnitsOf g ++ bridgeUnitsOf g ++ [ "${g.installUnit}.service" ];
       # A rebuild never restarts a running guest: its new definition applies at its next start.
       restartIfChanged = false;
       startLimitIntervalSec = 300;
@@ -333,12 +358,8 @@ let
     in
     lib.nameValuePair g.installUnit {
       description = "First install of QEMU guest ${g.name}";
-      requires = lib.optional network "${g.tapUnit}.service";
-      after = lib.optionals network [
-        "network.target"
-        "${g.tapUnit}.service"
-        "${cfg.lan.bridge}-netdev.service"
-      ];
+      requires = lib.optionals network (tapUnitsOf g);
+      after = lib.optionals network ([ "network.target" ] ++ tapUnitsOf g ++ bridgeUnitsOf g);
       unitConfig.ConditionPathExists = "!${g.image}";
       # A rebuild must not restart (and so abort) an install in progress.
       restartIfChanged = false;
@@ -409,6 +430,7 @@ in
 {
   # Each feature extends `vmflake.guests.<name>` with options of its own and adds to the units.
   imports = [
+    ./networks.nix
     ./passthrough.nix
     ./disks.nix
     ./shares.nix
@@ -531,7 +553,7 @@ in
         networking.interfaces.${cfg.lan.nic}.useDHCP = false;
         # Bridge ports carry no address of the host's: dhcpcd (scripted backend) leaves the taps
         # alone, as it leaves the listed ports of a bridge.
-        networking.dhcpcd.denyInterfaces = lib.mapAttrsToList (_: g: g.tap) guests;
+        networking.dhcpcd.denyInterfaces = map (nic: nic.tap) allNics;
         users.users = users;
         users.groups = groups;
         systemd.services = tapUnits // guestUnits // installUnits;
@@ -552,14 +574,21 @@ in
       # The scripted backend makes the bridge again whenever its unit starts (at boot, or after
       # the NIC came back), with only the NIC as a port: the taps that exist are added back.
       # networkd keeps a bridge it made, so only the scripted unit needs this.
-      (lib.mkIf (!(config.networking.useNetworkd or false) && guests != { }) {
-        systemd.services."${cfg.lan.bridge}-netdev".serviceConfig.ExecStartPost = exec (
-          [
-            (lib.getExe tap)
-            "attach"
-            cfg.lan.bridge
-          ]
-          ++ lib.mapAttrsToList (_: g: g.tap) guests
+      (lib.mkIf (!(config.networking.useNetworkd or false)) {
+        systemd.services = lib.listToAttrs (
+          map (
+            bridge:
+            lib.nameValuePair "${bridge}-netdev" {
+              serviceConfig.ExecStartPost = exec (
+                [
+                  (lib.getExe tap)
+                  "attach"
+                  bridge
+                ]
+                ++ map (nic: nic.tap) (builtins.filter (nic: nic.bridge == bridge) allNics)
+              );
+            }
+          ) (lib.unique (map (nic: nic.bridge) allNics))
         );
       })
       (lib.mkIf (cfg.lan.ipv4 == null) { networking.interfaces.${cfg.lan.bridge}.useDHCP = true; })

@@ -80,7 +80,7 @@ export function customKitGuest(
  * Module files (relative to `modulesDir`) for `names` and their dependencies, dependencies first.
  * modules.dep lists each module's dependencies so that modprobe loads them from last to first.
  */
-function moduleLoadOrder(modulesDir: string, names: readonly string[]): string[] {
+export function moduleLoadOrder(modulesDir: string, names: readonly string[]): string[] {
   const deps = new Map<string, string[]>();
   for (const line of readFileSync(join(modulesDir, "modules.dep"), "utf8").split("\n")) {
     const [module, rest] = line.split(":");
@@ -103,7 +103,7 @@ function moduleLoadOrder(modulesDir: string, names: readonly string[]): string[]
 }
 
 /** The busybox binary, which must be static: the initramfs has no libc (busybox-static). */
-function staticBusybox(): Buffer {
+export function staticBusybox(): Buffer {
   const path = execFileSync("sh", ["-c", "command -v busybox"], { encoding: "utf8" }).trim();
   const elf = readFileSync(path);
   if (hasInterpreter(elf)) {
