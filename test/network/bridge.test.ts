@@ -26,7 +26,9 @@ import { removeScratchDir, scratchDir } from "../support/temp.ts";
 import { hmp, qmp } from "../support/qmp.ts";
 import { describeWith } from "../support/tools.ts";
 import {
+  createModuleUsers,
   hasVhostNet,
+  prepareUnit,
   startQemuAs,
   SYSTEMD_ENV,
   unitDirectory,
@@ -46,14 +48,7 @@ import {
   type IpLink,
   type Netns,
 } from "./support/netns.ts";
-import {
-  addSystemGroup,
-  addSystemUser,
-  groupId,
-  removeSystemGroup,
-  removeSystemUser,
-  userIds,
-} from "./support/system-users.ts";
+import { groupId, userIds } from "./support/system-users.ts";
 import { cleanupSteps } from "../support/cleanup.ts";
 
 const tools = [
@@ -211,14 +206,7 @@ describeWith(
       );
 
       // Users and groups exist before any unit starts (NixOS activation); groups first.
-      for (const group of Object.keys(net.groups)) {
-        addSystemGroup(group);
-        cleanup.push(() => removeSystemGroup(group));
-      }
-      for (const [user, u] of Object.entries(net.users)) {
-        addSystemUser(user, u.group ?? user, u.extraGroups ?? []);
-        cleanup.push(() => removeSystemUser(user));
-      }
+      createModuleUsers(net, cleanup);
 
       // The host and the LAN; the host's NIC is a veth named as the module's NIC.
       hostNs = createNetns();
@@ -252,15 +240,7 @@ describeWith(
       cleanup.push(() => rmSync(stateRoot, { recursive: true, force: true }));
       for (const g of guests) {
         const unit = unitOf(g);
-        for (const [dir, mode] of [
-          [join("/var/lib", unit.stateDirectory!), unit.stateDirectoryMode!],
-          [join("/run", unit.runtimeDirectory!), unit.runtimeDirectoryMode!],
-        ] as const) {
-          unitDirectory(dir, unit.user!, mode);
-          cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-        }
-        const file = flagValues(unit.execStart, "-blockdev", "driver=file,")[0]!;
-        userImage(/filename=([^,]+)/.exec(file)![1]!, unit.user!);
+        prepareUnit(unit, cleanup);
         const run = startQemuAs(hostNs, unit.user!, unit.group!, unit.execStart);
         cleanup.push(() => run.kill());
         qemus.set(g.name, run);

@@ -37,15 +37,14 @@ import { waitForSocket, waitUntil, type QemuRun } from "../support/qemu-kit/qemu
 import { hmp } from "../support/qmp.ts";
 import { removeScratchDir, scratchDir } from "../support/temp.ts";
 import { describeWith } from "../support/tools.ts";
-import { startQemuAs, SYSTEMD_ENV, unitDirectory, userImage } from "./support/guest-as-user.ts";
+import {
+  createModuleUsers,
+  prepareUnit,
+  startQemuAs,
+  SYSTEMD_ENV,
+} from "./support/guest-as-user.ts";
 import { evaluateHostNetwork, writeFlake, type HostNetwork } from "./support/host-network.ts";
 import { createNetns, type Netns } from "./support/netns.ts";
-import {
-  addSystemGroup,
-  addSystemUser,
-  removeSystemGroup,
-  removeSystemUser,
-} from "./support/system-users.ts";
 
 const tools = [
   "nix-instantiate",
@@ -178,14 +177,7 @@ describeWith(
           inherit (c.networking) defaultGateway;
         }`);
 
-      for (const group of Object.keys(net.groups)) {
-        addSystemGroup(group);
-        cleanup.push(() => removeSystemGroup(group));
-      }
-      for (const [user, u] of Object.entries(net.users)) {
-        addSystemUser(user, u.group ?? user, u.extraGroups ?? []);
-        cleanup.push(() => removeSystemUser(user));
-      }
+      createModuleUsers(net, cleanup);
 
       hostNs = createNetns();
       cleanup.push(() => hostNs.remove());
@@ -301,15 +293,7 @@ describeWith(
       cleanup.push(() => rmSync(stateRoot, { recursive: true, force: true }));
       for (const x of guests) {
         const unit = net.services[`qemu-guest-${x.name}`]!;
-        for (const [dir, mode] of [
-          [join("/var/lib", unit.stateDirectory!), unit.stateDirectoryMode!],
-          [join("/run", unit.runtimeDirectory!), unit.runtimeDirectoryMode!],
-        ] as const) {
-          unitDirectory(dir, unit.user!, mode);
-          cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-        }
-        const file = unit.execStart.find((a) => a.startsWith("driver=file,"))!;
-        userImage(/filename=([^,]+)/.exec(file)![1]!, unit.user!);
+        prepareUnit(unit, cleanup);
         const consoleFile = /path=([^,]+)/.exec(
           unit.execStart.find((a) => a.startsWith("file,id=serial0,"))!,
         )![1]!;

@@ -8,32 +8,19 @@
 import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import type { ResolvedGuest } from "../../lib/index.ts";
+import { NETWORKS_SPEC } from "../support/networks-spec.ts";
 import { evalJson, flakeOutputs, nixPath, STAND_IN_NIXPKGS } from "../support/nix.ts";
 import { tempDir } from "../support/temp.ts";
 import { describeWith } from "../support/tools.ts";
 import { evaluateHostNetwork, writeFlake, type HostNetwork } from "./support/host-network.ts";
 
+/** The README's description, plus a guest whose lease is picked from its name and one without nics. */
 const SPEC = {
   hosts: {
     study: {
-      lan: { nic: "enp0s31f6", bridge: "vbridge0" },
-      stateVersion: "26.05",
-      networks: {
-        lab: { kind: "hostOnly", bridge: "vlab0" },
-        nat: { kind: "nat", bridge: "vnat0", subnet: "10.77.0.0/24" },
-      },
+      ...NETWORKS_SPEC.hosts.study,
       guests: {
-        alice: {
-          memory: "1G",
-          disk: "40G",
-          nics: [{ network: "lan" }, { network: "lab" }],
-        },
-        build: {
-          memory: "8G",
-          disk: "80G",
-          cpus: 8,
-          nics: [{ network: "nat", ipv4: "10.77.0.10" }],
-        },
+        ...NETWORKS_SPEC.hosts.study.guests,
         carol: { memory: "1G", disk: "4G", nics: [{ network: "nat" }, { network: "lab" }] },
         dave: { memory: "1G", disk: "4G" },
       },

@@ -233,7 +233,7 @@ function expectBridgeBoundToNicOnly(h: HostResult, bridge: string, nic: string):
  */
 function expectTapUnit(
   ev: { readonly [b: string]: HostResult },
-  a: { guest: string; tap: string; mac: string; bridge: string },
+  a: { guest: string; tap: string; mac: string; bridge: string; multiQueue?: boolean },
 ): void {
   const name = `vmflake-tap-${a.tap}`;
   const h = ev.scripted!;
@@ -249,6 +249,8 @@ function expectTapUnit(
     `vm-${a.guest}`,
     `fe${a.mac.slice(2)}`,
     a.bridge,
+    // A guest with several CPUs has a queue per CPU on its NIC.
+    ...(a.multiQueue ? ["multi-queue"] : []),
   ]);
   expect(execArgv(unit, "ExecStop")).toEqual([tap.exe, "down", a.tap]);
   expect(unitValues(unit, "Type")).toEqual(["oneshot"]);
@@ -648,14 +650,14 @@ describeNixpkgs("real NixOS: host modules of the richer description (lab and rac
   });
 
   it("long guest names get hashed default taps, whose units and bridge ports agree with NixOS's names", () => {
-    for (const [host, guest, bridge] of [
-      ["lab", "database-primary-eu", "br-lan"],
-      ["rack", "nightly-builder-arm", "vbr0"],
+    for (const [host, guest, bridge, multiQueue] of [
+      ["lab", "database-primary-eu", "br-lan", true],
+      ["rack", "nightly-builder-arm", "vbr0", false],
     ] as const) {
       const tap = defaultTap(guest);
       expect(tap).toMatch(/^vm-[0-9a-f]{8}$/);
       const byBackend = { scripted: ev.scripted![host]!, networkd: ev.networkd![host]! };
-      expectTapUnit(byBackend, { guest, tap, mac: deriveMac(host, guest), bridge });
+      expectTapUnit(byBackend, { guest, tap, mac: deriveMac(host, guest), bridge, multiQueue });
       const s = byBackend.scripted;
       const unit = s.units[`qemu-guest-${guest}.service`]!;
       expect(space(unitValues(unit, "Requires"))).toContain(`vmflake-tap-${tap}.service`);

@@ -51,6 +51,18 @@ let
   scriptedModule = "${nixpkgs}/nixos/modules/tasks/network-interfaces-scripted.nix";
   moduleList = import "${nixpkgs}/nixos/modules/module-list.nix";
   scriptedListed = builtins.any (m: toString m == scriptedModule) moduleList;
+  # Likewise the firewall's and NAT's backend modules (upstream lists each of them): without
+  # them networking.firewall.extraCommands and the nat rules do not exist.
+  backendModules =
+    builtins.filter (m: builtins.pathExists m && !(builtins.any (l: toString l == m) moduleList))
+      (
+        map (n: "${nixpkgs}/nixos/modules/services/networking/${n}.nix") [
+          "firewall-iptables"
+          "firewall-nftables"
+          "nat-iptables"
+          "nat-nftables"
+        ]
+      );
 
   # What the flake's own checks add to a host module: the least a NixOS host needs.
   hostSystem =
@@ -59,7 +71,7 @@ let
       modules = [
         self.nixosModules.${host}
         {
-          imports = lib.optional (!scriptedListed) scriptedModule;
+          imports = lib.optional (!scriptedListed) scriptedModule ++ backendModules;
           nixpkgs.hostPlatform = "x86_64-linux";
           networking.hostName = host;
           networking.useNetworkd = networkd;
@@ -126,6 +138,20 @@ let
       udevRules = cfg.services.udev.extraRules;
       sysctl = lib.filterAttrs (n: _: lib.hasPrefix "net.bridge." n) cfg.boot.kernel.sysctl;
       dhcpcdEnabled = cfg.networking.dhcpcd.enable;
+      # Private networks: the dnsmasq.conf derivation, NAT, the firewall's own commands and the
+      # nftables tables (firewall, nat and the runtime's), as NixOS renders them.
+      dnsmasqConfigDrv =
+        if cfg.services.dnsmasq.enable then cfg.services.dnsmasq.configFile.drvPath else null;
+      nat = { inherit (cfg.networking.nat) enable internalInterfaces externalInterface; };
+      nftablesEnabled = cfg.networking.nftables.enable;
+      firewallExtraCommands = cfg.networking.firewall.extraCommands;
+      firewallInterfaces = lib.mapAttrs (_: i: { inherit (i) allowedTCPPorts allowedUDPPorts; }) (
+        cfg.networking.firewall.interfaces
+      );
+      nftablesTables = lib.mapAttrs (_: t: { inherit (t) family content; }) (
+        lib.filterAttrs (_: t: t.enable) cfg.networking.nftables.tables
+      );
+      ipForward = cfg.boot.kernel.sysctl."net.ipv4.conf.all.forwarding" or null;
       failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) cfg.assertions);
       warnings = cfg.warnings;
     };

@@ -8,11 +8,19 @@
  * child's pid is QEMU's.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { QemuExit, QemuRun } from "../../support/qemu-kit/qemu-process.ts";
 import { createImage } from "../../support/qemu-kit/test-guest.ts";
+import type { EvaluatedService, HostNetwork } from "./host-network.ts";
 import type { Netns } from "./netns.ts";
-import { userIds } from "./system-users.ts";
+import {
+  addSystemGroup,
+  addSystemUser,
+  removeSystemGroup,
+  removeSystemUser,
+  userIds,
+} from "./system-users.ts";
 
 /** True when this kernel offers vhost-net (the test machine's has none; see above). */
 export const hasVhostNet = existsSync("/dev/vhost-net");
@@ -82,4 +90,41 @@ export function startQemuAs(
       return exited;
     },
   };
+}
+
+/** What a guest's unit needs before its QEMU starts, with the clean-up steps to undo it. */
+export interface UnitSetup {
+  /** The evaluated module's users and groups (NixOS activation makes them before any unit). */
+  users: HostNetwork["users"];
+  groups: HostNetwork["groups"];
+}
+
+/** Creates the module's system groups, then its users; pushes their removal onto `cleanup`. */
+export function createModuleUsers(net: UnitSetup, cleanup: (() => unknown)[]): void {
+  for (const group of Object.keys(net.groups)) {
+    addSystemGroup(group);
+    cleanup.push(() => removeSystemGroup(group));
+  }
+  for (const [user, u] of Object.entries(net.users)) {
+    addSystemUser(user, u.group ?? user, u.extraGroups ?? []);
+    cleanup.push(() => removeSystemUser(user));
+  }
+}
+
+/**
+ * A guest unit's StateDirectory and RuntimeDirectory as systemd makes them, and the image its
+ * ExecStart opens (standing in for the install unit's), owned by the unit's user.
+ */
+export function prepareUnit(unit: EvaluatedService, cleanup: (() => unknown)[]): void {
+  for (const [dir, mode] of [
+    [join("/var/lib", unit.stateDirectory!), unit.stateDirectoryMode!],
+    [join("/run", unit.runtimeDirectory!), unit.runtimeDirectoryMode!],
+  ] as const) {
+    unitDirectory(dir, unit.user!, mode);
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  }
+  const file = unit.execStart.find(
+    (a, i) => unit.execStart[i - 1] === "-blockdev" && a.startsWith("driver=file,"),
+  )!;
+  userImage(/filename=([^,]+)/.exec(file)![1]!, unit.user!);
 }
