@@ -127,8 +127,10 @@ export async function topologySvg(spec: ResolvedSpec, source: string): Promise<s
   for (const w of l.links) {
     if (w.points.length < 2) continue;
     const [first, ...rest] = w.points;
+    // A NAT network's way out is routing, not a cable: dashed.
+    const dash = w.routed ? ` stroke-dasharray="6 4"` : "";
     lines.push(
-      `<path d="M${first!.x},${first!.y} ${rest.map((p) => `L${p.x},${p.y}`).join(" ")}"/>`,
+      `<path d="M${first!.x},${first!.y} ${rest.map((p) => `L${p.x},${p.y}`).join(" ")}"${dash}/>`,
     );
   }
   lines.push("</g>");

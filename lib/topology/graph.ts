@@ -1,10 +1,17 @@
 /**
  * The picture of a description as a graph (for `topology.svg`): the LAN, each host with its NIC
  * and bridges, each guest with what identifies it on the network and on the host, and the wires
- * between them (a guest's tap to its bridge). Only words and structure; sizes and places come from
+ * between them (each NIC's tap to its network's bridge, a NAT network's bridge to the LAN's). Only words and structure; sizes and places come from
  * layout.ts. A host lists its bridges and a guest its links, so more of each add no new shape.
  */
-import type { ResolvedGuest, ResolvedHost, ResolvedIPv4, ResolvedSpec } from "../model.ts";
+import {
+  LAN_NETWORK,
+  type ResolvedGuest,
+  type ResolvedHost,
+  type ResolvedIPv4,
+  type ResolvedNetwork,
+  type ResolvedSpec,
+} from "../model.ts";
 import { formatSize } from "../sizes.ts";
 
 /** What a box stands for; the drawing styles each kind. */
@@ -42,6 +49,8 @@ export interface TopologyLink {
   readonly from: string;
   readonly to: string;
   readonly toPort?: string;
+  /** Not a cable: a NAT network's traffic routed out through the LAN bridge. */
+  readonly routed?: boolean;
 }
 
 export interface TopologyGraph {
@@ -58,11 +67,21 @@ function addresses(ip: ResolvedIPv4, prefix = ""): string[] {
   ];
 }
 
-/** A guest: its NIC (tap and MAC, where its wire enters) and address first, then its size. */
+/**
+ * A guest: each NIC (tap and MAC, where its wire enters) with its address, then its size. The
+ * guest's own `ipv4` is that of its NIC on the LAN; a NAT NIC shows its fixed lease.
+ */
 function guestBox(id: string, g: ResolvedGuest): TopologyBox {
-  const lines = [
-    `${g.tap} ${g.mac}`,
-    ...(g.ipv4 === undefined ? ["IPv4 by DHCP"] : addresses(g.ipv4)),
+  const lines: string[] = [];
+  const ports: TopologyPort[] = [];
+  for (const [k, nic] of g.nics.entries()) {
+    ports.push({ id: `${id}-nic${k}`, line: lines.length });
+    lines.push(`${nic.tap} ${nic.mac}`);
+    if (nic.network === LAN_NETWORK) {
+      lines.push(...(g.ipv4 === undefined ? ["IPv4 by DHCP"] : addresses(g.ipv4)));
+    } else if (nic.ipv4 !== undefined) lines.push(`IPv4 ${nic.ipv4} (lease)`);
+  }
+  lines.push(
     `${g.cpus} vCPU${g.cpus === 1 ? "" : "s"}, memory ${formatSize(g.memoryBytes)}`,
     `disk ${formatSize(g.diskBytes)}`,
     ...g.disks.map(
@@ -76,9 +95,24 @@ function guestBox(id: string, g: ResolvedGuest): TopologyBox {
     g.vnc === undefined
       ? "no VNC"
       : `VNC ${g.vnc.address}:${g.vnc.display} (port ${5900 + g.vnc.display})`,
-  ];
+  );
   if (!g.autostart) lines.push("starts by hand");
-  return { id, kind: "guest", title: g.name, lines, ports: [{ id: `${id}-nic0`, line: 0 }] };
+  return { id, kind: "guest", title: g.name, lines, ports };
+}
+
+/** A private network's bridge: what kind, and the host's address on it. */
+function networkBox(id: string, n: ResolvedNetwork): TopologyBox {
+  const cidr = (a: { address: string; prefixLength: number }) => `${a.address}/${a.prefixLength}`;
+  return {
+    id,
+    kind: "bridge",
+    title: n.bridge,
+    lines: [
+      `${n.kind === "nat" ? "NAT" : "host-only"} network ${n.name}`,
+      ...(n.subnet === undefined ? [] : [`subnet ${cidr(n.subnet)}`]),
+      n.address === undefined ? "host: not on it" : `host: IPv4 ${cidr(n.address)}`,
+    ],
+  };
 }
 
 function hostOf(h: ResolvedHost, i: number, links: TopologyLink[]): TopologyHost {
@@ -96,9 +130,20 @@ function hostOf(h: ResolvedHost, i: number, links: TopologyLink[]): TopologyHost
   };
   links.push({ id: `${id}-uplink`, from: "lan", to: nic.id });
   links.push({ id: `${id}-port`, from: nic.id, to: bridge.id });
+  const bridges = new Map([[LAN_NETWORK, bridge]]);
+  for (const [k, n] of h.networks.entries()) {
+    const box = networkBox(`${id}-net${k}`, n);
+    bridges.set(n.name, box);
+    if (n.kind === "nat") {
+      links.push({ id: `${box.id}-nat`, from: bridge.id, to: box.id, routed: true });
+    }
+  }
   const guests = h.guests.map((g, j) => {
     const box = guestBox(`${id}-g${j}`, g);
-    links.push({ id: `${box.id}-tap`, from: bridge.id, to: box.id, toPort: box.ports![0]!.id });
+    for (const [k, n] of g.nics.entries()) {
+      const from = bridges.get(n.network)!.id;
+      links.push({ id: `${box.id}-nic${k}`, from, to: box.id, toPort: box.ports![k]!.id });
+    }
     return box;
   });
   const count = `${h.guests.length} guest${h.guests.length === 1 ? "" : "s"}`;
@@ -106,7 +151,7 @@ function hostOf(h: ResolvedHost, i: number, links: TopologyLink[]): TopologyHost
     id,
     title: h.name,
     subtitle: `${h.system}, ${count}, images in ${h.stateDir}`,
-    boxes: [nic, bridge, ...guests],
+    boxes: [nic, ...bridges.values(), ...guests],
   };
 }
 

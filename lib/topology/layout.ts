@@ -45,6 +45,8 @@ export interface PlacedHost extends Rect {
 export interface PlacedLink {
   readonly id: string;
   readonly points: readonly Point[];
+  /** A NAT network's routed way out rather than a cable. */
+  readonly routed: boolean;
 }
 
 /** The graph with every box, host frame, wire and label placed (absolute coordinates, px). */
@@ -193,7 +195,11 @@ export async function layoutTopology(graph: TopologyGraph): Promise<TopologyLayo
       for (const s of e.sections ?? []) {
         points.push(s.startPoint, ...(s.bendPoints ?? []), s.endPoint);
       }
-      return { id: l.id, points: points.map((p) => ({ x: round(p.x), y: round(p.y + dy) })) };
+      return {
+        id: l.id,
+        points: points.map((p) => ({ x: round(p.x), y: round(p.y + dy) })),
+        routed: l.routed ?? false,
+      };
     }),
   };
 }

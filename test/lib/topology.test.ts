@@ -99,7 +99,7 @@ describe("topology.svg", () => {
     }
     // Each guest's wire enters at the line naming its tap and MAC.
     for (const g of l.hosts.flatMap((h) => h.boxes).filter((b) => b.kind === "guest")) {
-      const wire = l.links.find((w) => w.id === `${g.id}-tap`)!;
+      const wire = l.links.find((w) => w.id === `${g.id}-nic0`)!;
       const end = wire.points.at(-1)!;
       expect(end.x).toBe(g.x);
       expect(end.y - g.y).toBeCloseTo(baseline(0) - 4, 0);
@@ -145,6 +145,64 @@ describe("topology.svg with data disks and shares", () => {
       /^share \/srv\/media at \/mnt\/media \((virtiofs|9p), read-only\)$/,
     );
     expect(parseXml(await topologySvg(spec, "hosts.ts")).name).toBe("svg");
+  });
+});
+
+describe("topology.svg with private networks and several NICs", () => {
+  const spec = resolveSpec({
+    hosts: {
+      study: {
+        lan: { nic: "enp0s31f6", bridge: "vbridge0" },
+        stateVersion: "26.05",
+        networks: {
+          lab: { kind: "hostOnly", bridge: "vlab0" },
+          nat: { kind: "nat", bridge: "vnat0", subnet: "10.77.0.0/24" },
+        },
+        guests: {
+          alice: { memory: "1G", disk: "4G", nics: [{ network: "lan" }, { network: "lab" }] },
+          build: { memory: "1G", disk: "4G", nics: [{ network: "nat", ipv4: "10.77.0.10" }] },
+        },
+      },
+    },
+  });
+
+  it("draws a bridge per network, NAT routed from the LAN bridge, and a wire per NIC at its line", async () => {
+    const l = await layoutTopology(topologyGraph(spec, "hosts.ts"));
+    const boxes = l.hosts[0]!.boxes;
+    const byTitle = new Map(boxes.map((b) => [b.title, b]));
+    expect(boxes.map((b) => b.title)).toEqual([
+      "enp0s31f6",
+      "vbridge0",
+      "vlab0",
+      "vnat0",
+      "alice",
+      "build",
+    ]);
+    expect(byTitle.get("vnat0")!.lines).toContain("subnet 10.77.0.0/24");
+    expect(byTitle.get("vnat0")!.lines).toContain("host: IPv4 10.77.0.1/24");
+    expect(byTitle.get("vlab0")!.lines).toContain("host: not on it");
+    expect(byTitle.get("build")!.lines).toContain("IPv4 10.77.0.10 (lease)");
+    const graph = topologyGraph(spec, "hosts.ts");
+    const ends = graph.links.map((k) => [
+      boxes.find((b) => b.id === k.from)?.title,
+      boxes.find((b) => b.id === k.to)?.title,
+      k.routed ?? false,
+    ]);
+    expect(ends).toEqual(
+      expect.arrayContaining([
+        ["vbridge0", "vnat0", true],
+        ["vbridge0", "alice", false],
+        ["vlab0", "alice", false],
+        ["vnat0", "build", false],
+      ]),
+    );
+    // alice's second NIC's wire enters at its second NIC line.
+    const alice = byTitle.get("alice")!;
+    const second = l.links.find((w) => w.id === `${alice.id}-nic1`)!.points.at(-1)!;
+    expect(alice.lines[alice.ports![1]!.line]).toMatch(/^vm-alice-1 /);
+    expect(second.y - alice.y).toBeCloseTo(baseline(alice.ports![1]!.line) - 4, 0);
+    const svg = await topologySvg(spec, "hosts.ts");
+    expect(svg.match(/stroke-dasharray/g)).toHaveLength(1);
   });
 });
 
