@@ -12,6 +12,7 @@ import { resolveSpec } from "../../lib/index.ts";
 import { topologyGraph } from "../../lib/topology/graph.ts";
 import { type Rect, baseline, layoutTopology } from "../../lib/topology/layout.ts";
 import { RICH_SPEC } from "../nixos/support.ts";
+import { NETWORKS_SPEC } from "../support/networks-spec.ts";
 import { build, REPO_ROOT } from "../support/build-cli.ts";
 import { snapshotDir } from "../support/snapshot-dir.ts";
 import { tempDir } from "../support/temp.ts";
@@ -149,22 +150,7 @@ describe("topology.svg with data disks and shares", () => {
 });
 
 describe("topology.svg with private networks and several NICs", () => {
-  const spec = resolveSpec({
-    hosts: {
-      study: {
-        lan: { nic: "enp0s31f6", bridge: "vbridge0" },
-        stateVersion: "26.05",
-        networks: {
-          lab: { kind: "hostOnly", bridge: "vlab0" },
-          nat: { kind: "nat", bridge: "vnat0", subnet: "10.77.0.0/24" },
-        },
-        guests: {
-          alice: { memory: "1G", disk: "4G", nics: [{ network: "lan" }, { network: "lab" }] },
-          build: { memory: "1G", disk: "4G", nics: [{ network: "nat", ipv4: "10.77.0.10" }] },
-        },
-      },
-    },
-  });
+  const spec = resolveSpec(NETWORKS_SPEC);
 
   it("draws a bridge per network, NAT routed from the LAN bridge, and a wire per NIC at its line", async () => {
     const l = await layoutTopology(topologyGraph(spec, "hosts.ts"));
