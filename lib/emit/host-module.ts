@@ -19,7 +19,15 @@ const RUNTIME_DEFAULTS = {
   stateDir: (host: ResolvedHost, guest: string) => `${host.stateDir}/${guest}`,
 };
 
-export function hostModuleFile(host: ResolvedHost, source: string): NixFile {
+/**
+ * The host's module; `allHosts` (every host of the description) lets `vms` name the host of a
+ * guest that is not this one's.
+ */
+export function hostModuleFile(
+  host: ResolvedHost,
+  source: string,
+  allHosts: readonly ResolvedHost[] = [host],
+): NixFile {
   const values: NixBinding[] = [
     n.bind("enable", true),
     n.bind("hostName", host.name),
@@ -35,6 +43,16 @@ export function hostModuleFile(host: ResolvedHost, source: string): NixFile {
     ...networks(host),
     n.bind("guests", n.attrs(host.guests.map((g) => n.bind(g.name, n.attrs(guest(host, g)))))),
   ];
+  const others = allHosts
+    .filter((h) => h.name !== host.name)
+    .flatMap((h) => h.guests.map((g) => n.bind(g.name, h.name)));
+  if (others.length > 0) {
+    values.push(
+      n.bind(["hostCommand", "otherGuests"], n.attrs(others), {
+        comment: "The other hosts' guests, so that `vms` can say where each one runs.",
+      }),
+    );
+  }
   return {
     comment: generatedHeader(source, `host ${host.name}`),
     body: n.attrs([n.bind("imports", [n.path("./vmflake")]), n.bind("vmflake", n.attrs(values))]),

@@ -24,7 +24,7 @@ export interface CopiedFile {
 export function emitFlake(spec: ResolvedSpec, source: string): OutputFile[] {
   const files: OutputFile[] = [{ path: FLAKE_PATH, file: flakeFile(spec, source) }];
   for (const h of spec.hosts) {
-    files.push({ path: hostModulePath(h.name), file: hostModuleFile(h, source) });
+    files.push({ path: hostModulePath(h.name), file: hostModuleFile(h, source, spec.hosts) });
     for (const g of h.guests) {
       files.push({ path: guestModulePath(h.name, g.name), file: guestSystemFile(h, g, source) });
     }

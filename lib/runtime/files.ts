@@ -30,5 +30,7 @@ export const RUNTIME_FILES = [
   "scripts/stop-guest.sh",
   "scripts/tap.sh",
   "scripts/vfio-bind.sh",
+  "scripts/vms.sh",
   "shares.nix",
+  "vms.nix",
 ] as const;

@@ -210,6 +210,7 @@ let
       runtimeDirectory = lib.removePrefix "/run/" runtimeDir;
       image = "${g.stateDir}/disk.qcow2";
       consoleLog = "${g.stateDir}/console.log";
+      consoleSocket = "${runtimeDir}/console.sock";
       qmpSocket = "${runtimeDir}/qmp.sock";
       install = g.install // {
         workDir = "${g.stateDir}/install.tmp";
@@ -434,6 +435,7 @@ in
     ./passthrough.nix
     ./disks.nix
     ./shares.nix
+    ./vms.nix
   ];
 
   options.vmflake = {
@@ -533,6 +535,13 @@ in
       type = types.attrsOf (types.submodule guestOptions);
       default = { };
       description = "The guests of this host, by name (each guest's hostname).";
+    };
+    resolvedGuests = mkOption {
+      type = types.attrsOf types.anything;
+      internal = true;
+      readOnly = true;
+      default = guests;
+      description = "Each guest's options plus the unit names and paths derived from them, for the runtime's other modules.";
     };
   };
 

@@ -70,6 +70,16 @@ let
     "chardev:serial0"
   ];
 
+  # The guest's serial port as a unix socket that `vms console` connects to. QEMU appends all of
+  # its output to the log whether or not a client is connected, so the log is what the file
+  # chardev above keeps. wait=off: the guest boots without a client.
+  consoleSocket = { socket, log }: [
+    "-chardev"
+    "socket,id=serial0,path=${opt "console socket" socket},server=on,wait=off,logfile=${opt "console log" log},logappend=on"
+    "-serial"
+    "chardev:serial0"
+  ];
+
   # Two -blockdev nodes (file, then qcow2) as libvirt does. cache.direct=on with the default
   # no-flush=off is cache=none; aio=io_uring needs it; detect-zeroes=unmap needs discard=unmap.
   disk =
@@ -190,7 +200,7 @@ let
     ++ builtins.concatLists (map share all);
 in
 {
-  # The guest's QEMU: its image, its QMP socket for the synchronous stop, its console log.
+  # The guest's QEMU: its image, its QMP socket for the synchronous stop, its console socket and log.
   guest =
     g:
     machine { inherit (g) name cpus memoryMiB; }
@@ -198,7 +208,10 @@ in
       "-qmp"
       "unix:${opt "QMP socket" g.qmpSocket},server=on,wait=off"
     ]
-    ++ console g.consoleLog
+    ++ consoleSocket {
+      socket = g.consoleSocket;
+      log = g.consoleLog;
+    }
     ++ disk {
       file = g.image;
       inherit (g) diskSerial;

@@ -136,6 +136,7 @@ export default defineHosts({
         name,
         image: `/var/lib/qemu-guests/${name}/disk.qcow2`,
         qmpSocket: `/run/qemu-guests/${name}/qmp.sock`,
+        consoleSocket: `/run/qemu-guests/${name}/console.sock`,
         mac: deriveMac("study", name),
         ...over,
       });
@@ -167,6 +168,7 @@ export default defineHosts({
         "modules/vmflake/passthrough.nix",
         "modules/vmflake/qemu.nix",
         "modules/vmflake/shares.nix",
+        "modules/vmflake/vms.nix",
       ]);
       for (const f of files) {
         execFileSync("nix-instantiate", ["--parse", f], { env: nixEnv, stdio: "pipe" });

@@ -120,6 +120,7 @@ function runtimeGuest(
     name,
     image: `${state}/disk.qcow2`,
     consoleLog: `${state}/console.log`,
+    consoleSocket: `/run/qemu-guests/${name}/console.sock`,
     qmpSocket: `/run/qemu-guests/${name}/qmp.sock`,
     ...g,
     install: {

@@ -22,6 +22,7 @@ const NAMED: readonly (readonly string[])[] = [
   // The runtime's own (modules/vmflake/).
   ["vmflake", "guests"],
   ["vmflake", "installer", "offlineSystems"],
+  ["vmflake", "hostCommand", "otherGuests"],
 ];
 
 /**

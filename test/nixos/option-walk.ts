@@ -54,12 +54,25 @@ export interface SetOption {
    * under `vmflake.guests`).
    */
   readonly runtime: boolean;
-  /** For a runtime option: the runtime module that declares it (by which system sets it). */
+  /**
+   * For a runtime option: the runtime module its system imports (by which system sets it), which
+   * declares it or imports the module that does.
+   */
   readonly runtimeModule: RuntimeModule | undefined;
 }
 
-/** The runtime's module files, as the generated flake has them. */
+/** The runtime's module files that systems import, as the generated flake has them. */
 export type RuntimeModule = "modules/vmflake/default.nix" | "modules/vmflake/installer.nix";
+
+/**
+ * The runtime module a system imports to get the options of runtime file `file`: the installer's
+ * own, or the host module, which imports the runtime's other modules (`vms.nix` …).
+ */
+export function entryModuleOf(file: string): RuntimeModule {
+  return file === "modules/vmflake/installer.nix"
+    ? "modules/vmflake/installer.nix"
+    : "modules/vmflake/default.nix";
+}
 
 export interface FlakeOptions {
   readonly set: readonly SetOption[];

@@ -26,6 +26,7 @@ const base: QemuGuest = qemuGuest({
   diskSerial: "alice-root",
   qmpSocket: "/run/qemu-guests/alice/qmp.sock",
   consoleLog: "/var/lib/qemu-guests/alice/console.log",
+  consoleSocket: "/run/qemu-guests/alice/console.sock",
   vnc: null,
   tap: "vm-alice",
   mac: "52:54:00:ab:cd:ef",
@@ -106,6 +107,7 @@ const guestFields: Record<string, Field> = {
   diskSerial: (g, v) => ({ ...g, diskSerial: v }),
   qmpSocket: (g, v) => ({ ...g, qmpSocket: v }),
   consoleLog: (g, v) => ({ ...g, consoleLog: v }),
+  consoleSocket: (g, v) => ({ ...g, consoleSocket: v }),
   "vnc.address": (g, v) => ({ ...g, vnc: { address: v, display: 1 } }),
   tap: (g, v) => ({ ...g, tap: v }),
   mac: (g, v) => ({ ...g, mac: v }),
@@ -171,12 +173,16 @@ describeWith(["nix-instantiate"], "qemu.nix: the guest's QEMU (guest g)", () => 
     expect(device.get("bootindex")).toBe("1");
   });
 
-  it("has a QMP socket, a serial log appended to (never truncated), and an entropy source", () => {
+  it("has a QMP socket, a console socket logged to a file appended to (never truncated), and an entropy source", () => {
     const args = plain;
     expect(values(args, "-qmp")).toEqual([`unix:${base.qmpSocket},server=on,wait=off`]);
-    const chardev = find(args, "-chardev", "file");
-    expect(chardev.get("path")).toBe(base.consoleLog);
-    expect(chardev.get("append")).toBe("on");
+    expect(values(args, "-chardev")).toHaveLength(1);
+    const chardev = find(args, "-chardev", "socket");
+    expect(chardev.get("path")).toBe(base.consoleSocket);
+    expect(chardev.get("server")).toBe("on");
+    expect(chardev.get("wait")).toBe("off");
+    expect(chardev.get("logfile")).toBe(base.consoleLog);
+    expect(chardev.get("logappend")).toBe("on");
     expect(values(args, "-serial")).toEqual([`chardev:${chardev.get("id")}`]);
     const rng = find(args, "-object", "rng-random");
     expect(rng.get("filename")).toBe("/dev/urandom");
@@ -216,13 +222,16 @@ describeWith(["nix-instantiate"], "qemu.nix: the guest's QEMU (guest g)", () => 
       image,
       qmpSocket,
       consoleLog,
+      consoleSocket: `${qmpSocket}.console`,
     }));
     const all = guestQemuArgs(guests);
     expect(all).toHaveLength(guests.length);
     all.forEach((args, i) => {
       const g = guests[i]!;
       expect(find(args, "-blockdev", "driver=file").get("filename")).toBe(g.image);
-      expect(find(args, "-chardev", "file").get("path")).toBe(g.consoleLog);
+      const chardev = find(args, "-chardev", "socket");
+      expect(chardev.get("logfile")).toBe(g.consoleLog);
+      expect(chardev.get("path")).toBe(g.consoleSocket);
       expect(values(args, "-qmp")).toEqual([`unix:${g.qmpSocket},server=on,wait=off`]);
     });
   });

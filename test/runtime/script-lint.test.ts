@@ -32,6 +32,7 @@ describe("shell files under lib/", () => {
       "stop-guest.sh",
       "tap.sh",
       "vfio-bind.sh",
+      "vms.sh",
     ]);
   });
 

@@ -281,7 +281,7 @@ export default defineHosts({ hosts: { testhost: {
           diskBytes: Number(pre[2]),
           qmpSocket: stop[1]!,
           stopTimeout: Number(stop[2]),
-          consoleLog: /path=([^,]+)/.exec(flagValue(start, "-chardev", "file,"))![1]!,
+          consoleLog: /logfile=([^,]+)/.exec(flagValue(start, "-chardev", "socket,"))![1]!,
         };
         guests[name] = g;
 

@@ -18,6 +18,8 @@ export interface QemuGuest {
   diskSerial: string;
   qmpSocket: string;
   consoleLog: string;
+  /** The serial console's unix socket (`/run/qemu-guests/<name>/console.sock` in the module). */
+  consoleSocket: string;
   vnc: { display: number; address: string } | null;
   tap: string;
   mac: string;
@@ -50,6 +52,7 @@ export function qemuGuest(over: Partial<QemuGuest> & { name: string; image: stri
     diskSerial: "vmflake-root",
     qmpSocket: `${dir}/qmp.sock`,
     consoleLog: `${dir}/console.log`,
+    consoleSocket: `${dir}/console.sock`,
     vnc: null,
     tap: `vm-${over.name}`.slice(0, 15),
     mac: "52:54:00:12:34:56",

@@ -21,7 +21,8 @@ export type RuntimeScriptName =
   | "installer"
   | "tap"
   | "vfio-bind"
-  | "format-guard";
+  | "format-guard"
+  | "vms";
 
 /** Path of `scripts/<name>.sh`. */
 export function runtimeScriptPath(name: RuntimeScriptName): string {

@@ -7,7 +7,7 @@
 #                     implements and where it differs from nixpkgs.
 #   lib.*             the small functions the flake and its runtime module use, as in nixpkgs
 #   legacyPackages.<system>.{writeShellApplication, runCommand, qemu_kvm, qemu-utils, socat,
-#                            coreutils, jq, nixfmt}
+#                            coreutils, jq, iproute2, openssh, nixfmt}
 # writeShellApplication runs the real shellcheck at build time, like nixpkgs does. qemu_kvm is
 # a wrapper that swaps KVM for TCG, because test machines have no /dev/kvm.
 # For the installer: modules/installer/cd-dvd/installation-cd-minimal.nix and the

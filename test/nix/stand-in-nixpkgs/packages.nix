@@ -31,6 +31,7 @@ rec {
   socat = hostTools "socat" [ "socat" ] "socat";
   jq = hostTools "jq" [ "jq" ] "jq";
   iproute2 = hostTools "iproute2" [ "ip" ] "ip";
+  openssh = hostTools "openssh" [ "ssh" ] "ssh";
   qemu-utils = hostTools "qemu-utils" [ "qemu-img" ] null;
   coreutils = hostTools "coreutils" [
     "basename" "cat" "chmod" "cp" "cut" "date" "dd" "dirname" "echo" "env" "false" "head" "id"

@@ -1,11 +1,13 @@
 /**
- * The `/init` of the kit's busybox guest and its power-button handler. Two flavours: `acpi` runs
+ * The `/init` of the kit's busybox guest and its power-button handler. Three flavours: `acpi` runs
  * busybox acpid, which powers the guest off on the ACPI power button; `deaf` loads the same
- * drivers but runs nothing that listens, like a guest that ignores the button.
+ * drivers but runs nothing that listens, like a guest that ignores the button; `shell` is `acpi`
+ * with the virtio NIC's driver and a root shell on the serial console (the disk writer in the
+ * background), for tests that type into the console.
  */
 
-/** Which guest: one that honours the power button, or one that ignores it. */
-export type KitFlavour = "acpi" | "deaf";
+/** Which guest: one that honours the power button, one that ignores it, or one with a shell. */
+export type KitFlavour = "acpi" | "deaf" | "shell";
 
 /** Lines the guest prints on its serial console (the unit's serial log). */
 export const kitMarkers = {
@@ -30,7 +32,10 @@ export function guestInit(flavour: KitFlavour, modules: readonly string[]): stri
   // acpid opens input devices only at start-up, so it starts after button and evdev are in;
   // without -f and an existing /var/log it exits silently (kit notes, pitfall 9).
   const listener =
-    flavour === "acpi" ? "acpid -f -c /etc/acpi -l /var/log/acpid.log &" : "# no acpid";
+    flavour === "deaf" ? "# no acpid" : "acpid -f -c /etc/acpi -l /var/log/acpid.log &";
+  // The shell flavour writes in the background and keeps a shell on the console instead.
+  const [writer, background, shell] =
+    flavour === "shell" ? ["(", ") &", "while :; do sh; done"] : ["", "", ""];
   return `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mkdir -p /dev /proc /sys /tmp /var/log
@@ -43,11 +48,12 @@ for m in ${modules.join(" ")}; do insmod "/lib/modules/$m"; done
 ${listener}
 echo "${kitMarkers.ready} ${flavour}"
 # Keep the disk busy so that a stop always happens with guest writes in flight.
-i=0
+${writer}i=0
 while :; do
   dd if=/dev/urandom of=/dev/vda bs=64k count=4 seek=$(( i % 256 * 4 )) conv=fsync 2>/dev/null
   i=$((i + 1))
   sleep 0.2
-done
+done${background}
+${shell}
 `;
 }

@@ -16,8 +16,17 @@ import {
 import { kitKernel } from "./kernel.ts";
 import { newcArchive, S_IFDIR, S_IFREG, type CpioEntry } from "./newc-archive.ts";
 
-/** Drivers the guest loads: the power button and its input events, and the virtio disk. */
-const wantedModules = ["button", "evdev", "virtio_pci", "virtio_blk"];
+/**
+ * Drivers the guest loads: the power button and its input events, and the virtio disk; the
+ * shell flavour also the virtio NIC's.
+ */
+const wantedModules = (flavour: KitFlavour): string[] => [
+  "button",
+  "evdev",
+  "virtio_pci",
+  "virtio_blk",
+  ...(flavour === "shell" ? ["virtio_net"] : []),
+];
 
 /** What a test adds to a guest's QEMU arguments (qemu.nix's `guest g`) to boot the kit guest. */
 export interface KitGuest {
@@ -34,7 +43,7 @@ export interface KitGuest {
 
 /** Builds (or reuses) the guest of `flavour`. */
 export function kitGuest(flavour: KitFlavour): KitGuest {
-  return customKitGuest(flavour, wantedModules, (modules) => guestInit(flavour, modules));
+  return customKitGuest(flavour, wantedModules(flavour), (modules) => guestInit(flavour, modules));
 }
 
 /**

@@ -29,6 +29,7 @@ export function testQemuGuest(dir: string, name: string): QemuGuest {
     diskSerial: `${name}-root`,
     qmpSocket: join(dir, "qmp.sock"),
     consoleLog: join(dir, "console.log"),
+    consoleSocket: join(dir, "console.sock"),
   });
 }
 
