@@ -294,8 +294,8 @@ describeWith(
       for (const x of guests) {
         const unit = net.services[`qemu-guest-${x.name}`]!;
         prepareUnit(unit, cleanup);
-        const consoleFile = /path=([^,]+)/.exec(
-          unit.execStart.find((a) => a.startsWith("file,id=serial0,"))!,
+        const consoleFile = /logfile=([^,]+)/.exec(
+          unit.execStart.find((a) => a.startsWith("socket,id=serial0,"))!,
         )![1]!;
         consoles.set(x.name, consoleFile);
         const run = startQemuAs(hostNs, unit.user!, unit.group!, [

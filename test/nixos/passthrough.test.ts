@@ -104,6 +104,7 @@ describeNixpkgs("passthrough on the real NixOS module system", () => {
           image: "/var/lib/qemu-guests/build/disk.qcow2",
           qmpSocket: "/run/qemu-guests/build/qmp.sock",
           consoleLog: "/var/lib/qemu-guests/build/console.log",
+          consoleSocket: "/run/qemu-guests/build/console.sock",
           tap: "vm-build",
           mac: deriveMac("study", "build"),
           extraQemuArgs: PASSTHROUGH_ARGS,

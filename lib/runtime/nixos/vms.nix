@@ -37,7 +37,8 @@ let
         vnc
         ;
       installLog = g.install.log;
-      macs = [ g.mac ];
+      # Every NIC's: the first is the guest's own, the others are on the host's other networks.
+      macs = [ g.mac ] ++ map (nic: nic.mac) (g.extraNics or [ ]);
       inherit diskNode;
     }) cfg.resolvedGuests;
   };
@@ -60,7 +61,11 @@ in
   options.vmflake.hostCommand = {
     leaseFiles = mkOption {
       type = types.listOf types.str;
-      default = [ ];
+      # The NAT networks' dnsmasq (services.dnsmasq), when the host runs it.
+      default = lib.optional (config.services.dnsmasq.enable or false) (
+        config.services.dnsmasq.settings.dhcp-leasefile or "/var/lib/dnsmasq/dnsmasq.leases"
+      );
+      defaultText = lib.literalMD "dnsmasq's lease file when `services.dnsmasq` is enabled";
       example = [ "/var/lib/dnsmasq/nat0.leases" ];
       description = "dnsmasq lease files whose MAC-to-address entries `vms` shows next to the bridge's neighbour table; missing files are skipped.";
     };

@@ -152,11 +152,12 @@ image_info() {
   fi
 }
 
-# addresses: JSON list of the addresses seen for the guest's MACs, from the bridge's neighbour
-# table and the lease files there are; IPv4 first.
+# addresses: JSON list of the addresses seen for the guest's MACs, from the host's neighbour
+# tables (the LAN bridge's and those of the host's other networks) and the lease files there
+# are; IPv4 first.
 addresses() {
   local neigh leases='' f
-  neigh=$(ip -j neigh show dev "$(jq -r .bridge <<<"$facts")" 2>/dev/null) || neigh='[]'
+  neigh=$(ip -j neigh show 2>/dev/null) || neigh='[]'
   [ -n "$neigh" ] || neigh='[]'
   while IFS= read -r f; do
     if [ -r "$f" ]; then leases+=$(cat -- "$f")$'\n'; fi
