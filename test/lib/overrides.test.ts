@@ -13,14 +13,19 @@ import { tempDir } from "../support/temp.ts";
 import { describeWith } from "../support/tools.ts";
 import { describeNixpkgs, nixpkgsStorePath, runNix } from "../nixos/support.ts";
 
+const UNLISTED_MODULES = join(REPO_ROOT, "test", "nixos", "unlisted-modules.nix");
+
 /** One way to evaluate: a nixpkgs expression and a runner that gives JSON or the error text. */
 interface Tier {
   readonly nixpkgs: () => string;
+  /** Modules a host system of this nixpkgs imports besides its own (a Nix list). */
+  readonly hostImports: string;
   readonly run: (expr: string) => { value: unknown } | { error: string };
 }
 
 const STAND_IN: Tier = {
   nixpkgs: () => `import (/. + ${nixPath(STAND_IN_NIXPKGS)}) { }`,
+  hostImports: "[ ]",
   run: (expr) => {
     try {
       return { value: evalJson(expr) };
@@ -32,6 +37,8 @@ const STAND_IN: Tier = {
 
 const REAL: Tier = {
   nixpkgs: () => `builtins.getFlake ${JSON.stringify(`path:${nixpkgsStorePath()}`)}`,
+  // What upstream's module list has and a slimmed snapshot may not (the firewall's backends).
+  hostImports: `(import (/. + ${nixPath(UNLISTED_MODULES)}) nixpkgs).all`,
   run: (expr) => {
     const r = runNix("nix", ["eval", "--impure", "--json", "--expr", expr]);
     return r.status === 0 ? { value: JSON.parse(r.stdout) as unknown } : { error: r.stderr };
@@ -82,6 +89,7 @@ export default defineHosts({ hosts: { study: {
       modules = [
         self.nixosModules.study
         {
+          imports = ${tier.hostImports};
           nixpkgs.hostPlatform = "x86_64-linux";
           networking.hostName = "study";
           boot.loader.grub.device = "nodev";

@@ -45,24 +45,10 @@ let
       outPath = flakeDir;
     };
 
-  # Some slimmed nixpkgs snapshots leave the scripted network backend out of module-list.nix;
-  # upstream always lists it. Import it when it is missing (a listed module would be
-  # deduplicated by the module system anyway, since both are keyed by the same file).
-  scriptedModule = "${nixpkgs}/nixos/modules/tasks/network-interfaces-scripted.nix";
-  moduleList = import "${nixpkgs}/nixos/modules/module-list.nix";
-  scriptedListed = builtins.any (m: toString m == scriptedModule) moduleList;
-  # Likewise the firewall's and NAT's backend modules (upstream lists each of them): without
-  # them networking.firewall.extraCommands and the nat rules do not exist.
-  backendModules =
-    builtins.filter (m: builtins.pathExists m && !(builtins.any (l: toString l == m) moduleList))
-      (
-        map (n: "${nixpkgs}/nixos/modules/services/networking/${n}.nix") [
-          "firewall-iptables"
-          "firewall-nftables"
-          "nat-iptables"
-          "nat-nftables"
-        ]
-      );
+  # Modules upstream's module-list.nix always lists but a slimmed snapshot may leave out.
+  unlisted = import ./unlisted-modules.nix nixpkgs;
+  scriptedModule = unlisted.scripted;
+  inherit (unlisted) scriptedListed;
 
   # What the flake's own checks add to a host module: the least a NixOS host needs.
   hostSystem =
@@ -71,7 +57,7 @@ let
       modules = [
         self.nixosModules.${host}
         {
-          imports = lib.optional (!scriptedListed) scriptedModule ++ backendModules;
+          imports = unlisted.all;
           nixpkgs.hostPlatform = "x86_64-linux";
           networking.hostName = host;
           networking.useNetworkd = networkd;
@@ -211,7 +197,8 @@ let
     (lib.nixosSystem {
       modules = [
         {
-          imports = map (m: "${nixpkgs}/nixos/modules/${m}") nixosModules ++ optionModules;
+          imports =
+            map (m: "${nixpkgs}/nixos/modules/${m}") nixosModules ++ optionModules ++ unlisted.backends;
           nixpkgs.hostPlatform = "x86_64-linux";
         }
       ];
