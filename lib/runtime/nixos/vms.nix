@@ -61,9 +61,10 @@ in
   options.vmflake.hostCommand = {
     leaseFiles = mkOption {
       type = types.listOf types.str;
-      # The NAT networks' dnsmasq (services.dnsmasq), when the host runs it.
-      default = lib.optional (config.services.dnsmasq.enable or false) (
-        config.services.dnsmasq.settings.dhcp-leasefile or "/var/lib/dnsmasq/dnsmasq.leases"
+      # The NAT networks' dnsmasq (services.dnsmasq), when the host runs it. nixpkgs' dnsmasq
+      # settings hold a list for a key given once, so both forms are read.
+      default = lib.optionals (config.services.dnsmasq.enable or false) (
+        lib.toList (config.services.dnsmasq.settings.dhcp-leasefile or "/var/lib/dnsmasq/dnsmasq.leases")
       );
       defaultText = lib.literalMD "dnsmasq's lease file when `services.dnsmasq` is enabled";
       example = [ "/var/lib/dnsmasq/nat0.leases" ];
