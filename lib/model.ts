@@ -28,6 +28,12 @@ export interface ResolvedGuest {
   /** The host's keys then the guest's own, without duplicates. */
   readonly sshKeys: readonly string[];
   readonly shutdownTimeout: number;
+  /** `"bios"` or `"uefi"`, fixed at install. */
+  readonly firmware: Firmware;
+  /** A swtpm TPM 2.0 (UEFI guests only). */
+  readonly tpm: boolean;
+  /** virtio-balloon with free page reporting. */
+  readonly memoryBalloon: boolean;
   readonly ipv4?: ResolvedIPv4;
   readonly config?: { readonly [option: string]: NixValue };
   /** `system.stateVersion`: the guest's own, else its host's (there is no default of vmflake). */
@@ -111,6 +117,9 @@ export interface ResolvedNetwork {
   /** A `nat` network's subnet, as its network address and prefix length. */
   readonly subnet?: { readonly address: string; readonly prefixLength: number };
 }
+
+/** The firmware a guest boots with. */
+export type Firmware = "bios" | "uefi";
 
 export interface ResolvedInstall {
   /** The guest's system is carried in the host's installer ISO (no network needed). */

@@ -235,6 +235,25 @@ export interface GuestSpec {
    * @defaultValue the host's `stateVersion`; no default beyond that
    */
   readonly stateVersion?: StateVersion;
+  /**
+   * The guest's firmware: `"bios"` (SeaBIOS, GRUB on an MBR disk) or `"uefi"` (OVMF from nixpkgs,
+   * a GPT disk with an EFI system partition, systemd-boot, and the guest's own NVRAM variables
+   * file). Fixed at install: the runtime records the firmware the image was installed with, and
+   * a guest whose declared firmware differs refuses to start and says what to do.
+   * @defaultValue `"bios"`
+   */
+  readonly firmware?: "bios" | "uefi";
+  /**
+   * A TPM 2.0 for the guest: one `swtpm` per guest, its state in the guest's state directory,
+   * seen by the guest as a CRB TPM (`/dev/tpm0`). Needs `firmware: "uefi"`.
+   * @defaultValue `false`
+   */
+  readonly tpm?: boolean;
+  /**
+   * A virtio balloon with free page reporting: memory the guest frees goes back to the host.
+   * @defaultValue `true`
+   */
+  readonly memoryBalloon?: boolean;
   /** A static address for the guest; otherwise it uses DHCP. @defaultValue DHCP */
   readonly ipv4?: StaticIPv4;
   /**

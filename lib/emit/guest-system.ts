@@ -6,6 +6,7 @@ import * as n from "../../dsl/index.ts";
 import type { NixBinding, NixFile } from "../../dsl/index.ts";
 import type { ResolvedGuest, ResolvedHost, ResolvedIPv4 } from "../model.ts";
 import { GUEST_DISKS_MODULE, guestMountBindings } from "./disks-and-shares.ts";
+import { bootLoader, tpmSupport } from "./guest-boot.ts";
 import { generatedHeader } from "./header.ts";
 
 export function guestSystemFile(host: ResolvedHost, guest: ResolvedGuest, source: string): NixFile {
@@ -28,9 +29,7 @@ export function guestSystemFile(host: ResolvedHost, guest: ResolvedGuest, source
     ),
     n.bind(["nixpkgs", "hostPlatform"], host.system),
     n.bind(["networking", "hostName"], guest.name),
-    n.bind(["boot", "loader", "grub", "device"], `/dev/disk/by-id/virtio-${guest.diskSerial}`, {
-      comment: "BIOS boot from the virtio disk the host names by its serial.",
-    }),
+    ...bootLoader(guest),
     n.bind(["boot", "kernelParams"], ["console=ttyS0"], {
       comment: "The serial console is logged by the host to the guest's console.log.",
     }),
@@ -47,6 +46,7 @@ export function guestSystemFile(host: ResolvedHost, guest: ResolvedGuest, source
     n.bind(["services", "openssh", "settings", "PasswordAuthentication"], false),
     n.bind(["services", "openssh", "settings", "KbdInteractiveAuthentication"], false),
     n.bind(["users", "users", "root", "openssh", "authorizedKeys", "keys"], [...guest.sshKeys]),
+    ...tpmSupport(guest),
     ...network(guest),
     n.bind(["system", "stateVersion"], guest.stateVersion),
   ];

@@ -116,6 +116,16 @@ function guest(host: ResolvedHost, g: ResolvedGuest): NixBinding[] {
       );
     }
   }
+  if (g.firmware !== "bios") {
+    out.push(
+      n.bind("firmware", g.firmware, {
+        comment:
+          "Fixed at install: a guest declared with other firmware than its image's refuses to start.",
+      }),
+    );
+  }
+  if (g.tpm) out.push(n.bind("tpm", true));
+  if (!g.memoryBalloon) out.push(n.bind("memoryBalloon", false));
   out.push(
     n.bind("shutdownTimeout", g.shutdownTimeout),
     n.bind(["install", "timeout"], g.install.timeoutSeconds),

@@ -20,6 +20,7 @@ import { configProblems } from "./config.ts";
 import { resolveDisks } from "./disks.ts";
 import { MountPoints } from "./paths.ts";
 import { resolveShares } from "./shares.ts";
+import { guestFirmware } from "./firmware.ts";
 import { IPV4, staticIPv4 } from "./ipv4.ts";
 import { resolvePassthrough } from "./passthrough.ts";
 import { resolveNics } from "./networks.ts";
@@ -49,6 +50,9 @@ export const GUEST_FIELDS = fieldList<GuestSpec>()([
   "usb",
   "disks",
   "shares",
+  "firmware",
+  "tpm",
+  "memoryBalloon",
 ]);
 
 const MIN_MEMORY = 128n << 20n;
@@ -184,6 +188,7 @@ export function resolveGuest(
   else if (!ctx.stateVersionGiven) p.add(`${path}.stateVersion`, stateVersionMissing(ctx.hostPath));
   else guestStateVersion = ctx.stateVersion;
   const passthrough = resolvePassthrough(p, g, path, { host, guest: name }, ids.devices);
+  const firmware = guestFirmware(p, path, g);
   let config: ResolvedGuest["config"];
   if (g.config !== undefined) {
     if (!isPlainObject(g.config) && !isExpr(g.config)) {
@@ -212,7 +217,8 @@ export function resolveGuest(
     shutdownTimeout === undefined ||
     offline === undefined ||
     installTimeout === undefined ||
-    guestStateVersion === undefined
+    guestStateVersion === undefined ||
+    firmware === undefined
   ) {
     return undefined;
   }
@@ -245,6 +251,7 @@ export function resolveGuest(
     ...(ipv4 ? { ipv4 } : {}),
     ...(config ? { config } : {}),
     stateVersion: guestStateVersion,
+    ...firmware,
     user: `${GUEST_USER_PREFIX}${name}`,
     unit: `qemu-guest-${name}`,
     stateDir,

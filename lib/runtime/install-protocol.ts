@@ -11,6 +11,7 @@
  * ```
  * <stateDir>/<guest>/install.tmp/      mode 0700, the guest's user
  *   disk.qcow2                          the image-in-progress; linked into place on success
+ *   uefi-vars.fd                        UEFI guests: the installer's NVRAM, then the guest's
  *   installer.iso -> /nix/store/…       the host's installer ISO
  *   seed/vmflake-install.conf           key=value lines, see SeedFields
  *   seed/flake/{flake.nix,flake.lock,modules/}   network installs only: the emitted flake's files
@@ -75,6 +76,8 @@ export interface SeedFields {
   "disk-serial": string;
   /** Its exact size in bytes; any other size is refused. */
   "disk-bytes": bigint;
+  /** UEFI guests only: partition GPT with an EFI system partition (BIOS: MBR). */
+  firmware?: "uefi";
 }
 
 /** The seed file's text for `fields` (the host script writes the same lines). */

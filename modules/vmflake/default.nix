@@ -173,7 +173,18 @@ let
           host's own.
         '';
       };
+      memoryBalloon = mkOption {
+        type = types.bool;
+        default = true;
+        description = "A virtio balloon with free page reporting: memory the guest frees goes back to the host.";
+      };
       install = {
+        scriptArgs = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          internal = true;
+          description = "Arguments the runtime's other modules add to the install program's (before `--`).";
+        };
         offline = mkOption {
           type = types.bool;
           default = false;
@@ -399,6 +410,7 @@ let
             "--flake"
             cfg.installer.flake
           ]
+          ++ g.install.scriptArgs
           ++ [
             "--"
             (lib.getExe cfg.qemuPackage)
@@ -436,6 +448,8 @@ in
     ./disks.nix
     ./shares.nix
     ./vms.nix
+    ./firmware.nix
+    ./tpm.nix
   ];
 
   options.vmflake = {

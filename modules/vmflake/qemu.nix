@@ -198,6 +198,43 @@ let
       "node,memdev=mem"
     ]
     ++ builtins.concatLists (map share all);
+
+  # OVMF as q35's two flash chips: its code read-only from the store, the guest's own variables
+  # file writable. Repeated -machine options merge, so the machine line stays the same.
+  firmware =
+    g: vars:
+    lib.optionals (g.firmware == "uefi") [
+      "-blockdev"
+      "driver=file,node-name=ovmf-code-file,filename=${opt "OVMF code" g.uefi.code},read-only=on"
+      "-blockdev"
+      "driver=raw,node-name=ovmf-code,file=ovmf-code-file,read-only=on"
+      "-blockdev"
+      "driver=file,node-name=ovmf-vars-file,filename=${opt "OVMF variables" vars}"
+      "-blockdev"
+      "driver=raw,node-name=ovmf-vars,file=ovmf-vars-file"
+      "-machine"
+      "pflash0=ovmf-code,pflash1=ovmf-vars"
+    ];
+
+  # The guest's swtpm, reached over its control socket; the guest sees a CRB TPM 2.0.
+  tpm =
+    g:
+    lib.optionals g.tpm [
+      "-chardev"
+      "socket,id=tpm0-chr,path=${opt "TPM socket" g.tpmSocket}"
+      "-tpmdev"
+      "emulator,id=tpm0,chardev=tpm0-chr"
+      "-device"
+      "tpm-crb,tpmdev=tpm0"
+    ];
+
+  # Free page reporting hands the pages the guest frees back to the host.
+  balloon =
+    g:
+    lib.optionals g.memoryBalloon [
+      "-device"
+      "virtio-balloon-pci,id=balloon0,free-page-reporting=on"
+    ];
 in
 {
   # The guest's QEMU: its image, its QMP socket for the synchronous stop, its console socket and log.
@@ -221,6 +258,9 @@ in
     ++ rng
     ++ display g.vnc
     ++ nic g
+    ++ firmware g g.uefi.vars
+    ++ tpm g
+    ++ balloon g
     # Last, so the devices above keep their PCI slots whatever is added: the passthrough hook,
     # then data disks and shares (found by serial and tag, so their own slots may move).
     ++ g.extraQemuArgs
@@ -253,7 +293,8 @@ in
       "-blockdev"
       "driver=raw,node-name=installer,file=installer-file,read-only=on"
       "-device"
-      "ide-cd,drive=installer,bus=ide.0"
+      # OVMF ignores -boot: it takes the boot order from bootindex.
+      "ide-cd,drive=installer,bus=ide.0${lib.optionalString (g.firmware == "uefi") ",bootindex=0"}"
     ]
     ++ disk {
       file = "${work}/disk.qcow2";
@@ -269,5 +310,8 @@ in
     ]
     ++ rng
     ++ display g.vnc
-    ++ lib.optionals (!g.install.offline) (nic g);
+    ++ lib.optionals (!g.install.offline) (nic g)
+    # The installer's own copy of the variables, which goes with its work directory.
+    ++ firmware g "${work}/uefi-vars.fd"
+    ++ balloon g;
 }

@@ -204,6 +204,7 @@ describeWith(
         "coreutils/bin",
         "util-linux/bin",
         "e2fsprogs/bin",
+        "dosfstools/bin",
         "systemd/bin",
         "nix/bin",
         "nixos-install-stand-in/bin",

@@ -162,12 +162,14 @@ export default defineHosts({
         "modules/vmflake/confined.nix",
         "modules/vmflake/default.nix",
         "modules/vmflake/disks.nix",
+        "modules/vmflake/firmware.nix",
         "modules/vmflake/guest-disks.nix",
         "modules/vmflake/installer.nix",
         "modules/vmflake/networks.nix",
         "modules/vmflake/passthrough.nix",
         "modules/vmflake/qemu.nix",
         "modules/vmflake/shares.nix",
+        "modules/vmflake/tpm.nix",
         "modules/vmflake/vms.nix",
       ]);
       for (const f of files) {

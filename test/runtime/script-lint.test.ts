@@ -25,6 +25,7 @@ const runtimeFiles = shellFiles.filter((f) => dirname(join(libDir, f)) === runti
 describe("shell files under lib/", () => {
   it("include the runtime scripts (so the checks below cannot pass on an empty list)", () => {
     expect(runtimeFiles.map((f) => basename(f))).toEqual([
+      "check-firmware.sh",
       "format-guard.sh",
       "install-guest.sh",
       "installer.sh",

@@ -27,6 +27,13 @@ export interface QemuGuest {
   extraQemuArgs: string[];
   /** The NICs after the first (networks.nix's `extraNics`); none when absent. */
   extraNics?: readonly { tap: string; mac: string }[];
+  firmware: "bios" | "uefi";
+  /** OVMF's code and the guest's variables file; read only for UEFI guests. */
+  uefi?: { code: string; vars: string };
+  tpm: boolean;
+  /** swtpm's control socket; read only with `tpm`. */
+  tpmSocket?: string;
+  memoryBalloon: boolean;
   install: {
     offline: boolean;
     memoryMiB: number;
@@ -57,6 +64,9 @@ export function qemuGuest(over: Partial<QemuGuest> & { name: string; image: stri
     tap: `vm-${over.name}`.slice(0, 15),
     mac: "52:54:00:12:34:56",
     extraQemuArgs: [],
+    firmware: "bios",
+    tpm: false,
+    memoryBalloon: true,
     install: {
       offline: false,
       memoryMiB: 3072,

@@ -22,7 +22,8 @@ export type RuntimeScriptName =
   | "tap"
   | "vfio-bind"
   | "format-guard"
-  | "vms";
+  | "vms"
+  | "check-firmware";
 
 /** Path of `scripts/<name>.sh`. */
 export function runtimeScriptPath(name: RuntimeScriptName): string {

@@ -19,6 +19,7 @@ let
       pkgs.coreutils
       pkgs.util-linux
       pkgs.e2fsprogs
+      pkgs.dosfstools
       pkgs.systemd
       config.nix.package
       config.system.build.nixos-install

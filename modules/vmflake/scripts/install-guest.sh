@@ -2,7 +2,9 @@
 # shellcheck shell=bash
 # The first install of a QEMU guest (qemu-guest-<guest>-install.service). Usage:
 #   $0 --host H --guest G --image PATH --disk-bytes N --disk-serial S --work DIR --log FILE
-#      --timeout SECONDS --token T --iso PATH [--flake DIR] -- QEMU-PROGRAM QEMU-ARGS...
+#      --timeout SECONDS --token T --iso PATH [--flake DIR]
+#      [--firmware bios|uefi [--uefi-vars FILE --uefi-vars-template FILE]]
+#      -- QEMU-PROGRAM QEMU-ARGS...
 # It never overwrites an image: if PATH exists it does nothing. Otherwise it prepares the private
 # work directory DIR next to the image (the image-in-progress, a link to the installer ISO and the
 # seed drive's files: host, guest, a new nonce, the opt-in token, the disk's serial and size, and
@@ -10,22 +12,27 @@
 # the installer printed exactly "INSTALL_OK <nonce>" on its serial console (appended to the log
 # FILE) and qemu-img check passes. On any failure the image-in-progress goes, the log stays, and
 # the exit status is 1 with a message naming the log.
+# Firmware is fixed at install: before the image it publishes <image's directory>/firmware, the
+# firmware (default bios) the image was installed for, which the guest's unit checks. A UEFI
+# install boots with its own copy of the variables template (work/uefi-vars.fd); published as the
+# guest's variables file FILE, unless one is there already (never overwritten).
 me=${0##*/}
 usage() {
   echo "$me: $1" >&2
   echo "usage: $me --host H --guest G --image PATH --disk-bytes N --disk-serial S" \
     "--work DIR --log FILE --timeout SECONDS --token T --iso PATH [--flake DIR]" \
+    "[--firmware bios|uefi [--uefi-vars FILE --uefi-vars-template FILE]]" \
     "-- QEMU-PROGRAM QEMU-ARGS..." >&2
   exit 2
 }
 
 host='' guest='' image='' disk_bytes='' disk_serial='' work='' log='' timeout_s='' token=''
-iso='' flake=''
+iso='' flake='' firmware=bios vars='' vars_template=''
 while [ "$#" -gt 0 ]; do
   case $1 in
     --) shift; break ;;
     --host | --guest | --image | --disk-bytes | --disk-serial | --work | --log | --timeout | \
-      --token | --iso | --flake)
+      --token | --iso | --flake | --firmware | --uefi-vars | --uefi-vars-template)
       if [ "$#" -lt 2 ]; then usage "$1 needs a value"; fi
       case $1 in
         --host) host=$2 ;;
@@ -39,6 +46,9 @@ while [ "$#" -gt 0 ]; do
         --token) token=$2 ;;
         --iso) iso=$2 ;;
         --flake) flake=$2 ;;
+        --firmware) firmware=$2 ;;
+        --uefi-vars) vars=$2 ;;
+        --uefi-vars-template) vars_template=$2 ;;
       esac
       shift 2
       ;;
@@ -67,6 +77,16 @@ fi
 [[ $token =~ ^[[:graph:]]+$ ]] || usage "--token: missing or not one word"
 [ -e "$iso" ] || usage "--iso: the installer ISO \"$iso\" does not exist"
 [ -z "$flake" ] || [ -f "$flake/flake.nix" ] || usage "--flake: no flake.nix in \"$flake\""
+case $firmware in
+  bios) ;;
+  uefi)
+    [[ $vars == /* && ${vars%/*} == "${image%/*}" && $vars != "$image" && $vars != "$work" ]] ||
+      usage "--uefi-vars: \"$vars\" must be another entry of the image's directory ${image%/*}"
+    [ -f "$vars_template" ] ||
+      usage "--uefi-vars-template: the UEFI variables template \"$vars_template\" does not exist"
+    ;;
+  *) usage "--firmware: \"$firmware\" is neither bios nor uefi" ;;
+esac
 [ "$#" -gt 0 ] || usage "no QEMU command after --"
 
 if [ -e "$image" ] || [ -L "$image" ]; then
@@ -117,6 +137,11 @@ rm -rf -- "$work" || fail "could not remove $work, left by an earlier attempt"
     printf '%s\n' "format=1" "host=$host" "guest=$guest" "nonce=$nonce" "token=$token" \
       "disk-serial=$disk_serial" "disk-bytes=$disk_bytes" >"$work/seed/vmflake-install.conf"
 } || fail "could not prepare the work directory $work (see the message above)"
+if [ "$firmware" = uefi ]; then
+  { printf '%s\n' "firmware=uefi" >>"$work/seed/vmflake-install.conf" &&
+    cp -- "$vars_template" "$work/uefi-vars.fd" && chmod 0600 -- "$work/uefi-vars.fd"; } ||
+    fail "could not prepare the UEFI variables in $work (see the message above)"
+fi
 if [ -n "$flake" ]; then
   # The store's copy is read-only; the seed's must be removable afterwards.
   cp -RL --no-preserve=mode,ownership -- "$flake" "$work/seed/flake" ||
@@ -169,6 +194,18 @@ fi
 # Publish: the data reaches the disk first, then the name appears at once (link(2) refuses to
 # replace an existing file), then the work directory and its second name go.
 sync -- "$work/disk.qcow2" || fail "could not sync the new image to disk"
+# The record first: an image is never published without one. No image has this name yet (checked
+# under the lock), so a record left from an image moved away is replaced.
+{ printf '%s\n' "$firmware" >"$work/firmware" && sync -- "$work/firmware" &&
+  mv -fT -- "$work/firmware" "$dir/firmware"; } ||
+  fail "could not record the firmware in $dir/firmware"
+if [ "$firmware" = uefi ]; then
+  if [ -e "$vars" ]; then
+    echo "$me: keeping the UEFI variables file $vars that is already there (never overwritten)"
+  elif ! { sync -- "$work/uefi-vars.fd" && ln -T -- "$work/uefi-vars.fd" "$vars"; }; then
+    [ "$vars" -ef "$work/uefi-vars.fd" ] || fail "could not publish the UEFI variables as $vars"
+  fi
+fi
 if ! ln -T -- "$work/disk.qcow2" "$image"; then
   # An ln killed after its link(2) fails too: then the name is this attempt's own file.
   [ "$image" -ef "$work/disk.qcow2" ] || fail "could not publish the image as $image"

@@ -32,6 +32,7 @@ in
     ++ map (t: "${hostSbin}/${t}") [ "wipefs" "blkid" "sfdisk" "blockdev" ]
   );
   e2fsprogs = links "e2fsprogs" [ "${hostSbin}/mkfs.ext4" ];
+  dosfstools = links "dosfstools" [ "${hostSbin}/mkfs.vfat" ];
   systemd = links "systemd" [ "${hostBin}/udevadm" "${hostBin}/systemctl" ];
   nix = links "nix" [ "${hostBin}/nix" ] // {
     meta.mainProgram = "nix";

@@ -39,6 +39,28 @@ rec {
     "stat" "sync" "tail" "tee" "test" "timeout" "touch" "tr" "true" "uniq" "wc"
   ] null;
   nixfmt = hostTools "nixfmt-stand-in" [ "true" ] "true";
+  swtpm = hostTools "swtpm" [ "swtpm" ] "swtpm";
+
+  # OVMF as nixpkgs lays it out (fd/FV/OVMF_{CODE,VARS}.fd, passthru firmware and variables),
+  # linking Debian's 2 MB build (package ovmf), which matches nixpkgs' default size.
+  OVMF =
+    let
+      fd = derivation {
+        name = "OVMF-fd-stand-in";
+        inherit system;
+        PATH = path;
+        builder = sh;
+        args = [
+          "-c"
+          "mkdir -p $out/FV && for f in CODE VARS; do ln -s /usr/share/OVMF/OVMF_$f.fd $out/FV/OVMF_$f.fd; done"
+        ];
+      };
+    in
+    {
+      inherit fd;
+      firmware = "${fd}/FV/OVMF_CODE.fd";
+      variables = "${fd}/FV/OVMF_VARS.fd";
+    };
 
   # virtiofsd is not packaged for this machine's Debian: a program of the right name that only
   # says so, for evaluations and builds of the units that run it (never run by a test).

@@ -139,6 +139,10 @@ bytes=${seed["disk-bytes"]-}
 # Byte counts have at most 18 digits: bash arithmetic is signed 64-bit, and 19 digits can
 # overflow it (prepare-disk.sh, install-guest.sh and installer.sh use the same rule).
 [[ $bytes =~ ^[1-9][0-9]{0,17}$ ]] || fail "the seed's disk size \"$bytes\" is not a byte count"
+# The guest's firmware: BIOS (the default, and every seed before the field) or UEFI.
+firmware=${seed[firmware]-bios}
+[[ $firmware == bios || $firmware == uefi ]] ||
+  fail "the seed's firmware \"$firmware\" is neither bios nor uefi"
 
 # --- Which system: carried in this ISO (offline), or the seed's flake (network)? ---
 if [ -e "$offline_dir/$guest" ]; then
@@ -189,14 +193,29 @@ done
 
 # --- Partition, format, install. ---
 if [ "$method" = offline ]; then from=$system; else from="the seed's flake"; fi
-say "installing guest $guest on $dev (serial $serial, $size bytes) from $from"
-printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk --quiet --wipe always "$dev" ||
-  fail "sfdisk could not partition $dev"
+say "installing guest $guest on $dev (serial $serial, $size bytes, $firmware) from $from"
+if [ "$firmware" = uefi ]; then
+  # GPT: a 512 MiB EFI system partition (label ESP, /boot), then the root, last so that it grows.
+  root=${dev}2
+  printf '%s\n' 'label: gpt' \
+    'start=2048, size=1048576, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=ESP' \
+    'type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=nixos' |
+    sfdisk --quiet --wipe always "$dev" || fail "sfdisk could not partition $dev"
+else
+  root=${dev}1
+  printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk --quiet --wipe always "$dev" ||
+    fail "sfdisk could not partition $dev"
+fi
 udevadm settle --timeout=30 || true
-wait_for_block "${dev}1" || fail "the new partition ${dev}1 did not appear"
-mkfs.ext4 -q -F -L nixos "${dev}1" || fail "mkfs.ext4 failed on ${dev}1"
+wait_for_block "$root" || fail "the new partition $root did not appear"
+mkfs.ext4 -q -F -L nixos "$root" || fail "mkfs.ext4 failed on $root"
 mkdir -p "$target"
-mount "${dev}1" "$target" || fail "cannot mount ${dev}1 on $target"
+mount "$root" "$target" || fail "cannot mount $root on $target"
+if [ "$firmware" = uefi ]; then
+  mkfs.vfat -F 32 -n ESP "${dev}1" >/dev/null || fail "mkfs.vfat failed on ${dev}1"
+  mkdir -p "$target/boot"
+  mount -o umask=0077 "${dev}1" "$target/boot" || fail "cannot mount ${dev}1 on $target/boot"
+fi
 if [ "$method" = offline ]; then
   nixos-install --root "$target" --system "$system" --no-root-passwd --no-channel-copy ||
     fail "nixos-install --system $system failed; see the messages above"
