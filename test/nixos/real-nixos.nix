@@ -153,6 +153,14 @@ let
       hostName = cfg.networking.hostName;
       hostPlatform = cfg.nixpkgs.hostPlatform.system;
       grubDevice = cfg.boot.loader.grub.device;
+      systemdBoot = cfg.boot.loader.systemd-boot.enable;
+      canTouchEfiVariables = cfg.boot.loader.efi.canTouchEfiVariables;
+      bootFileSystem =
+        if cfg.fileSystems ? "/boot" then
+          { inherit (cfg.fileSystems."/boot") device fsType options; }
+        else
+          null;
+      tpm2 = cfg.security.tpm2.enable;
       kernelParams = cfg.boot.kernelParams;
       initrdModules = cfg.boot.initrd.availableKernelModules;
       growPartition = cfg.boot.growPartition;
