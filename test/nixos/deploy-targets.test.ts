@@ -8,7 +8,7 @@
  * skipped and says so; CI has none.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../support/temp.ts";
@@ -16,7 +16,7 @@ import {
   NIXPKGS,
   RICH_SPEC,
   buildFlake,
-  nixpkgsStorePath,
+  fullModuleListNixpkgs,
   removeBuiltFlakes,
   reportTime,
   runNix,
@@ -65,7 +65,7 @@ function userFlake(vms: string, host: string): string {
   const src = (p: string | undefined): string => JSON.stringify(`path:${resolve(p!)}`);
   return `{
   inputs = {
-    nixpkgs.url = ${JSON.stringify(`path:${nixpkgsStorePath()}`)};
+    nixpkgs.url = ${JSON.stringify(fullModuleListNixpkgs())};
     vms.url = ${JSON.stringify(`path:${vms}`)};
     vms.inputs.nixpkgs.follows = "nixpkgs";
     systems.url = ${src(SOURCES.systems)};
@@ -87,7 +87,11 @@ function userFlake(vms: string, host: string): string {
     colmenaHive = colmena.lib.makeHive vms.colmena;
     deploy.nodes = vms.lib.deployNodes { inherit deploy-rs; };
 
-    colmenaHiveWithHost = colmena.lib.makeHive (vms.colmena { hosts.${host} = ./host.nix; });
+    # colmena evaluates nodes with nixpkgs' eval-config, not lib.nixosSystem: the modules a
+    # slimmed nixpkgs leaves unlisted come with the host's configuration.
+    colmenaHiveWithHost = colmena.lib.makeHive (vms.colmena {
+      hosts.${host}.imports = [ ./host.nix ] ++ (import ./unlisted-modules.nix nixpkgs.inputs.upstream).all;
+    });
     nixosConfigurations.${host} = nixpkgs.lib.nixosSystem {
       modules = [ vms.nixosModules.${host} ./host.nix ];
     };
@@ -108,6 +112,10 @@ function writeUserFlake(vms: string, host: string): string {
   const dir = tempDir("vmflake-deploy-user-");
   writeFileSync(join(dir, "flake.nix"), userFlake(vms, host));
   writeFileSync(join(dir, "host.nix"), HOST_CONFIGURATION);
+  copyFileSync(
+    join(import.meta.dirname, "unlisted-modules.nix"),
+    join(dir, "unlisted-modules.nix"),
+  );
   return `path:${dir}`;
 }
 

@@ -12,7 +12,7 @@ import {
   buildFlake,
   removeBuiltFlakes,
   describeNixpkgs,
-  nixpkgsStorePath,
+  fullModuleListNixpkgs,
   reportTime,
   runNix,
 } from "./support.ts";
@@ -38,7 +38,7 @@ describeNixpkgs("nix flake check --no-build against the real nixpkgs", () => {
         "--no-write-lock-file",
         "--override-input",
         "nixpkgs",
-        `path:${nixpkgsStorePath()}`,
+        fullModuleListNixpkgs(),
         `path:${dir}`,
       ]);
       reportTime(`nix flake check --no-build (${which} flake)`, r.seconds);

@@ -94,6 +94,42 @@ export function nixpkgsStorePath(): string {
   return storePath;
 }
 
+let fullListFlake: string | undefined;
+
+/**
+ * A `path:` flake reference to NIXPKGS as a flake input whose `lib.nixosSystem` also imports the
+ * modules upstream's module list always has and a slimmed snapshot may leave out
+ * (unlisted-modules.nix): for the tests that evaluate an emitted flake through `nix flake`, where
+ * the harness cannot add them. Everything else is the snapshot's own (`import nixpkgs` too).
+ */
+export function fullModuleListNixpkgs(): string {
+  if (fullListFlake !== undefined) return fullListFlake;
+  const upstream = nixpkgsStorePath();
+  const dir = mkdtempSync(join(tmpdir(), "vmflake-nixpkgs-full-list-"));
+  tempRoots.push(dir);
+  writeFileSync(
+    join(dir, "unlisted-modules.nix"),
+    readFileSync(join(import.meta.dirname, "unlisted-modules.nix")),
+  );
+  writeFileSync(join(dir, "default.nix"), `import ${upstream}\n`);
+  writeFileSync(
+    join(dir, "flake.nix"),
+    `{
+  inputs.upstream.url = ${JSON.stringify(`path:${upstream}`)};
+  outputs = { self, upstream }: upstream // {
+    lib = upstream.lib // {
+      nixosSystem = args: upstream.lib.nixosSystem (args // {
+        modules = (args.modules or [ ]) ++ (import ./unlisted-modules.nix upstream).all;
+      });
+    };
+  };
+}
+`,
+  );
+  fullListFlake = `path:${dir}`;
+  return fullListFlake;
+}
+
 /** A Nix expression for a JSON-like value (strings, booleans, lists). */
 function toNix(v: string | boolean | readonly string[] | readonly (readonly string[])[]): string {
   if (typeof v === "string") return JSON.stringify(v).replaceAll("${", "\\${");
