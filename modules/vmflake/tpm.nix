@@ -34,28 +34,9 @@ let
 
   tpmGuests = lib.filterAttrs (_: g: g.tpm) cfg.guests;
 
-  # swtpm needs only its state directory and one Unix socket.
-  sandbox = {
-    NoNewPrivileges = true;
-    ProtectSystem = "strict";
-    ProtectHome = true;
-    PrivateTmp = true;
-    PrivateDevices = true;
-    PrivateNetwork = true;
-    ProtectKernelTunables = true;
-    ProtectKernelModules = true;
-    ProtectKernelLogs = true;
-    ProtectControlGroups = true;
-    ProtectClock = true;
-    ProtectHostname = true;
-    RestrictSUIDSGID = true;
-    RestrictRealtime = true;
-    RestrictNamespaces = true;
-    LockPersonality = true;
-    MemoryDenyWriteExecute = true;
-    RestrictAddressFamilies = [ "AF_UNIX" ];
-    CapabilityBoundingSet = "";
-    SystemCallArchitectures = "native";
+  # swtpm needs only its state directory and one Unix socket: the helpers' sandbox, and its
+  # state readable by the guest's user alone.
+  sandbox = import ./confined.nix // {
     UMask = "0077";
   };
 

@@ -1,4 +1,4 @@
-# vmflake runtime: the systemd sandbox of the runtime's helper units (data disks, virtiofsd), which need no devices and no network; copied verbatim into the generated flake's modules/vmflake/.
+# vmflake runtime: the systemd sandbox of the runtime's helper units (data disks, virtiofsd, swtpm), which need no devices and no network; copied verbatim into the generated flake's modules/vmflake/.
 #
 # Tighter than the guests' own sandbox in default.nix: no /dev/kvm or taps, only Unix sockets.
 # Each unit adds the paths it may write (StateDirectory=, BindPaths=).
