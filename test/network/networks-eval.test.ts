@@ -180,12 +180,18 @@ describeWith(
         `tap,id=net0,ifname=vm-build,script=no,downscript=no,vhost=on,queues=8`,
         `virtio-net-pci,netdev=net0,mac=${byName("build").mac},mq=on,vectors=18`,
       ]);
-      // The NICs come last, after every other device: the first one where it always was.
+      // The first NIC is where it always was, right after the devices every guest had before
+      // (root disk, RNG, VGA with VNC); its second NIC follows it, and devices added since (the
+      // balloon) come after both, so no existing PCI slot moves.
       const argv = net.services["qemu-guest-carol"]!.execStart;
-      const lastNonNic = argv.findLastIndex(
-        (a, i) => argv[i - 1] === "-device" && !a.startsWith("virtio-net-pci,"),
-      );
-      expect(argv.findIndex((a) => a.startsWith("virtio-net-pci,"))).toBeGreaterThan(lastNonNic);
+      const drivers = argv.filter((_, i) => argv[i - 1] === "-device").map((a) => a.split(",")[0]);
+      const first = drivers.indexOf("virtio-net-pci");
+      expect(drivers.slice(0, first)).toEqual(["virtio-blk-pci", "virtio-rng-pci"]);
+      expect(drivers.slice(first)).toEqual([
+        "virtio-net-pci",
+        "virtio-net-pci",
+        "virtio-balloon-pci",
+      ]);
     });
 
     it("dnsmasq serves DHCP with a fixed lease per MAC and DNS for guest names on the NAT bridge only", () => {
