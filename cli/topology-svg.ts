@@ -1,15 +1,10 @@
 /**
  * `topology.svg`: the laid-out topology (lib/topology) drawn as SVG text. Every user-given word
- * reaches the file as escaped XML text; numbers are rounded by the layout, so the same hosts file
- * gives the same bytes.
+ * reaches the file as escaped XML text; the layout's numbers are whole pixels and its result the
+ * same for the same graph, so the same hosts file gives the same bytes.
  */
-import {
-  baseline,
-  layoutTopology,
-  type PlacedBox,
-  type Rect,
-  TEXT,
-} from "../lib/topology/layout.ts";
+import { layoutTopology, type PlacedBox, type Rect } from "../lib/topology/layout.ts";
+import { baseline, lineY, TEXT } from "../lib/topology/text-metrics.ts";
 import { topologyGraph } from "../lib/topology/graph.ts";
 import type { ResolvedSpec } from "../lib/index.ts";
 
@@ -31,6 +26,8 @@ const STYLE = {
 
 /** Text as XML character data or attribute value. */
 export function xmlText(s: string): string {
+  // Most words need no escape; testing first skips five copies of each.
+  if (!/[&<>"']/.test(s)) return s;
   return s
     .replaceAll("&", "&amp;")
     .replaceAll("<", "&lt;")
@@ -94,9 +91,7 @@ function box(b: PlacedBox): string[] {
       ),
     );
     if (port) {
-      out.push(
-        `<circle cx="${b.x}" cy="${b.y + baseline(i) - 4}" r="3.5" fill="${style.stroke}"/>`,
-      );
+      out.push(`<circle cx="${b.x}" cy="${b.y + lineY(i)}" r="3.5" fill="${style.stroke}"/>`);
     }
   }
   out.push("</g>");
@@ -104,8 +99,8 @@ function box(b: PlacedBox): string[] {
 }
 
 /** The SVG text of a resolved description; `source` names the hosts file in the header. */
-export async function topologySvg(spec: ResolvedSpec, source: string): Promise<string> {
-  const l = await layoutTopology(topologyGraph(spec, source));
+export function topologySvg(spec: ResolvedSpec, source: string): string {
+  const l = layoutTopology(topologyGraph(spec, source));
   const lines = [
     `${SVG_MARK}${commentText(source)} (the topology picture). -->`,
     "<!-- Do not edit: change the hosts file and run `npx tsx build.ts`. -->",

@@ -1,36 +1,22 @@
 /**
- * Sizes and places for the topology graph, from the ELK layered layout (elkjs): left to right,
- * the LAN, each host's NIC, its bridge, its guests, with orthogonal wires. Text is measured as
- * monospace (every character the same advance), so sizes need no font at build time and the
- * result is the same on every machine; ELK's layout is deterministic for the same input.
+ * Sizes and places for the topology graph: a layered layout made for its one fixed shape. Left to
+ * right, the LAN, then for each host its NIC, its bridges (the LAN's first, then each private
+ * network's) and its guests, each a column in declaration order; hosts stack top to bottom. Wires
+ * are orthogonal and run only in the gaps between columns, each bridge's guest wires on a vertical
+ * track of their own, so no wire crosses a box. One pass over the boxes and one over the wires:
+ * linear in guests, and the same input always gives the same numbers.
  */
-import ELK from "elkjs/lib/elk.bundled.js";
-import type { ElkExtendedEdge, ElkNode } from "elkjs/lib/elk-api.js";
-import type { TopologyBox, TopologyGraph, TopologyHost } from "./graph.ts";
+import type { TopologyBox, TopologyGraph, TopologyHost, TopologyLink } from "./graph.ts";
+import { TEXT, boxSize, lineY, textWidth } from "./text-metrics.ts";
+import { type Point, orthogonalWire } from "./wires.ts";
 
-/** Text metrics the drawing uses too: sizes in px, a monospace advance of 0.61 em. */
-export const TEXT = {
-  size: 12,
-  titleSize: 13,
-  lineHeight: 16,
-  advance: 0.61,
-  padding: 8,
-  /** Room above a host's boxes for its name and subtitle. */
-  hostHeader: 44,
-  /** Room above everything for the picture's title. */
-  pageHeader: 36,
-} as const;
+export type { Point } from "./wires.ts";
 
 export interface Rect {
   readonly x: number;
   readonly y: number;
   readonly width: number;
   readonly height: number;
-}
-
-export interface Point {
-  readonly x: number;
-  readonly y: number;
 }
 
 export type PlacedBox = TopologyBox & Rect;
@@ -59,147 +45,182 @@ export interface TopologyLayout {
   readonly links: readonly PlacedLink[];
 }
 
-/** The baseline of a box's line `i` (-1 is the title), from the box's top. */
-export function baseline(i: number): number {
-  return TEXT.padding + TEXT.titleSize - 1 + (i + 1) * TEXT.lineHeight;
+/** Distances in px. */
+const SPACE = {
+  /** Around the page's content, and inside a host's frame. */
+  margin: 16,
+  /** Between two boxes of a column, and between two host frames. */
+  box: 24,
+  /** Between two columns of a host. */
+  column: 48,
+  /** From the LAN to the host frames. */
+  lan: 56,
+  /** Between two bridges' vertical tracks. */
+  track: 8,
+  /** From a column's edge to the first track in the gap beside it. */
+  trackInset: 16,
+} as const;
+
+/** Where the LAN's wire enters a NIC and the NIC's leaves it for its bridge, from their tops. */
+const UPLINK_Y = 24;
+
+/**
+ * Where a bridge's guest wires leave it, from its top. The LAN bridge's is level with a guest's
+ * first NIC line, so the wire to a guest beside it is straight. The others' sit half a grid step
+ * off every NIC line (boxes and lines are on an 8 px grid), so the stretch from a private
+ * network's bridge to its track never lies on top of another bridge's wire into a guest.
+ */
+const exitY = (bridgeIndex: number): number => lineY(0) + (bridgeIndex === 0 ? 0 : 4);
+
+interface HostPlan {
+  readonly host: PlacedHost;
+  /** Bridge id → the x of its guest wires' vertical track. */
+  readonly tracks: ReadonlyMap<string, number>;
+  /** Bridge id → the y its guest wires leave it at. */
+  readonly exits: ReadonlyMap<string, number>;
 }
 
-/** Width of a text in px at a font size. */
-export function textWidth(text: string, size: number): number {
-  return [...text].length * size * TEXT.advance;
+/** Boxes one under another from `top`, left-aligned at `x`. */
+function column(boxes: readonly TopologyBox[], x: number, top: number): PlacedBox[] {
+  let y = top;
+  return boxes.map((b) => {
+    const size = boxSize(b);
+    const placed = { ...b, x, y, ...size };
+    y += size.height + SPACE.box;
+    return placed;
+  });
 }
 
-function boxSize(b: TopologyBox): { width: number; height: number } {
-  if (b.kind === "lan") return { width: 120, height: 40 };
+const right = (r: Rect): number => r.x + r.width;
+const bottom = (r: Rect): number => r.y + r.height;
+const widest = (boxes: readonly Rect[], x: number): number => Math.max(x, ...boxes.map(right));
+
+/** A host's frame at (`x`, `y`) with its columns: NIC, bridges, guests. */
+function placeHost(h: TopologyHost, x: number, y: number): HostPlan {
+  const top = y + TEXT.hostHeader;
+  const left = x + SPACE.margin;
+  const nics = column(
+    h.boxes.filter((b) => b.kind === "nic"),
+    left,
+    top,
+  );
+  const bridgesX = widest(nics, left) + SPACE.column;
+  const bridges = column(
+    h.boxes.filter((b) => b.kind === "bridge"),
+    bridgesX,
+    top,
+  );
+  const bridgesRight = widest(bridges, bridgesX);
+  const tracks = new Map<string, number>();
+  const exits = new Map<string, number>();
+  for (const [i, b] of bridges.entries()) {
+    tracks.set(b.id, bridgesRight + SPACE.trackInset + i * SPACE.track);
+    exits.set(b.id, b.y + exitY(i));
+  }
+  // Room for every track, and as much again on the guests' side as before the first.
+  const tracksWidth = 2 * SPACE.trackInset + Math.max(0, bridges.length - 1) * SPACE.track;
+  const guestsX = bridgesRight + Math.max(SPACE.column, tracksWidth);
+  const guests = column(
+    h.boxes.filter((b) => b.kind === "guest"),
+    guestsX,
+    top,
+  );
+  const placed = new Map([...nics, ...bridges, ...guests].map((b) => [b.id, b]));
+  const boxes = h.boxes.map((b) => placed.get(b.id)!);
+  const contentRight = widest(boxes, left);
+  const contentBottom = Math.max(top, ...boxes.map(bottom));
   const width = Math.max(
-    textWidth(b.title, TEXT.titleSize),
-    ...b.lines.map((l) => textWidth(l, TEXT.size)),
+    contentRight + SPACE.margin - x,
+    Math.ceil(textWidth(h.title, 15) + 2 * SPACE.margin),
+    Math.ceil(textWidth(h.subtitle, TEXT.size) + 2 * SPACE.margin),
   );
   return {
-    width: Math.ceil(width + 2 * TEXT.padding),
-    height: (b.lines.length + 1) * TEXT.lineHeight + 2 * TEXT.padding,
-  };
-}
-
-const ROOT_OPTIONS = {
-  "elk.algorithm": "layered",
-  "elk.direction": "RIGHT",
-  "elk.hierarchyHandling": "INCLUDE_CHILDREN",
-  "elk.edgeRouting": "ORTHOGONAL",
-  "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
-  "elk.spacing.nodeNode": "24",
-  "elk.layered.spacing.nodeNodeBetweenLayers": "56",
-  // A tree in declaration order: one sweep finds no crossing to remove, and segments placement
-  // keeps each box's wires straight; both cost a fraction of the defaults with many guests.
-  "elk.layered.thoroughness": "1",
-  "elk.layered.nodePlacement.strategy": "LINEAR_SEGMENTS",
-  "elk.padding": "[top=16,left=16,bottom=16,right=16]",
-  "elk.json.shapeCoords": "ROOT",
-  "elk.json.edgeCoords": "ROOT",
-};
-
-/** The links with both ends in a host: ELK wants each edge in its ends' common parent. */
-function linksInside(h: TopologyHost, links: TopologyGraph["links"]): TopologyGraph["links"] {
-  const inside = new Set(h.boxes.map((b) => b.id));
-  return links.filter((l) => inside.has(l.from) && inside.has(l.to));
-}
-
-function hostNode(h: TopologyHost, links: TopologyGraph["links"]): ElkNode {
-  const subtitleWidth = textWidth(h.subtitle, TEXT.size) + 2 * TEXT.padding;
-  return {
-    id: h.id,
-    layoutOptions: {
-      "elk.padding": `[top=${TEXT.hostHeader},left=16,bottom=16,right=16]`,
-      "elk.spacing.nodeNode": "24",
-      "elk.layered.spacing.nodeNodeBetweenLayers": "48",
-      "elk.nodeSize.constraints": "MINIMUM_SIZE",
-      "elk.nodeSize.minimum": `(${Math.ceil(subtitleWidth)},0)`,
+    host: {
+      id: h.id,
+      title: h.title,
+      subtitle: h.subtitle,
+      x,
+      y,
+      width,
+      height: contentBottom + SPACE.margin - y,
+      boxes,
     },
-    children: h.boxes.map(elkBox),
-    edges: linksInside(h, links).map(elkEdge),
-  };
-}
-
-/** A box, with its ports fixed on its left side level with their lines. */
-function elkBox(b: TopologyBox): ElkNode {
-  if (b.ports === undefined) return { id: b.id, ...boxSize(b) };
-  return {
-    id: b.id,
-    ...boxSize(b),
-    layoutOptions: { "elk.portConstraints": "FIXED_POS" },
-    ports: b.ports.map((p) => ({
-      id: p.id,
-      x: 0,
-      y: baseline(p.line) - 4,
-      width: 0,
-      height: 0,
-      layoutOptions: { "elk.port.side": "WEST" },
-    })),
-  };
-}
-
-function elkEdge(l: TopologyGraph["links"][number]): ElkExtendedEdge {
-  return { id: l.id, sources: [l.from], targets: [l.toPort ?? l.to] };
-}
-
-const round = (v: number | undefined): number => Math.round((v ?? 0) * 10) / 10;
-
-function rect(n: { x?: number; y?: number; width?: number; height?: number }, dy: number): Rect {
-  return {
-    x: round(n.x),
-    y: round((n.y ?? 0) + dy),
-    width: round(n.width),
-    height: round(n.height),
+    tracks,
+    exits,
   };
 }
 
 /** Lays the graph out. */
-export async function layoutTopology(graph: TopologyGraph): Promise<TopologyLayout> {
-  const inHosts = new Set(graph.hosts.flatMap((h) => linksInside(h, graph.links)));
-  const elk = new ELK();
-  const input: ElkNode = {
-    id: "root",
-    layoutOptions: ROOT_OPTIONS,
-    children: [
-      { id: graph.lan.id, ...boxSize(graph.lan) },
-      ...graph.hosts.map((h) => hostNode(h, graph.links)),
-    ],
-    edges: graph.links.filter((l) => !inHosts.has(l)).map(elkEdge),
-  };
-  const root: ElkNode = await elk.layout(input);
-  const dy = TEXT.pageHeader;
-  const nodes = new Map<string, ElkNode>();
-  const edges = new Map<string, ElkExtendedEdge>();
-  const walk = (n: ElkNode): void => {
-    nodes.set(n.id, n);
-    for (const e of n.edges ?? []) edges.set(e.id, e);
-    for (const c of n.children ?? []) walk(c);
-  };
-  walk(root);
-  const placed = (b: TopologyBox): PlacedBox => ({ ...b, ...rect(nodes.get(b.id)!, dy) });
+export function layoutTopology(graph: TopologyGraph): TopologyLayout {
+  const lanX = SPACE.margin;
+  const lanSize = boxSize(graph.lan);
+  const hostsX = lanX + lanSize.width + SPACE.lan;
+  const plans: HostPlan[] = [];
+  let y = TEXT.pageHeader + SPACE.margin;
+  for (const h of graph.hosts) {
+    const plan = placeHost(h, hostsX, y);
+    plans.push(plan);
+    y = bottom(plan.host) + SPACE.box;
+  }
+  const hosts = plans.map((p) => p.host);
+  // Level with the first host's NIC wire, so that wire is straight.
+  const firstNic = hosts[0]?.boxes.find((b) => b.kind === "nic");
+  const lanY =
+    firstNic === undefined
+      ? TEXT.pageHeader + SPACE.margin
+      : firstNic.y + UPLINK_Y - lanSize.height / 2;
+  const lan: PlacedBox = { ...graph.lan, x: lanX, y: lanY, ...lanSize };
+
+  const boxes = new Map<string, PlacedBox>([[lan.id, lan]]);
+  for (const h of hosts) for (const b of h.boxes) boxes.set(b.id, b);
+  const tracks = new Map(plans.flatMap((p) => [...p.tracks]));
+  const exits = new Map(plans.flatMap((p) => [...p.exits]));
+  const links = graph.links.map((l) => placeLink(l, boxes, tracks, exits));
+
+  const page = [lan, ...hosts];
   return {
-    width: Math.ceil(root.width ?? 0),
-    height: Math.ceil((root.height ?? 0) + dy),
+    width: Math.max(
+      widest(page, 0) + SPACE.margin,
+      Math.ceil(textWidth(graph.title, 15) + 2 * SPACE.margin),
+    ),
+    height: Math.max(...page.map(bottom)) + SPACE.margin,
     title: graph.title,
-    lan: placed(graph.lan),
-    hosts: graph.hosts.map((h) => ({
-      id: h.id,
-      title: h.title,
-      subtitle: h.subtitle,
-      ...rect(nodes.get(h.id)!, dy),
-      boxes: h.boxes.map(placed),
-    })),
-    links: graph.links.map((l) => {
-      const e = edges.get(l.id)!;
-      const points: Point[] = [];
-      for (const s of e.sections ?? []) {
-        points.push(s.startPoint, ...(s.bendPoints ?? []), s.endPoint);
-      }
-      return {
-        id: l.id,
-        points: points.map((p) => ({ x: round(p.x), y: round(p.y + dy) })),
-        routed: l.routed ?? false,
-      };
-    }),
+    lan,
+    hosts,
+    links,
   };
+}
+
+/** A link's wire, routed by the kinds of box it joins (the graph has no other kind of link). */
+function placeLink(
+  l: TopologyLink,
+  boxes: ReadonlyMap<string, PlacedBox>,
+  tracks: ReadonlyMap<string, number>,
+  exits: ReadonlyMap<string, number>,
+): PlacedLink {
+  const from = boxes.get(l.from)!;
+  const to = boxes.get(l.to)!;
+  const wire = (points: Point[]): PlacedLink => ({ id: l.id, points, routed: l.routed ?? false });
+  const intoSide = { x: to.x, y: to.y + UPLINK_Y };
+  if (from.kind === "lan" || from.kind === "nic") {
+    // The LAN's trunk to every host's NIC, or a NIC to its bridge, which is level with it.
+    const start = {
+      x: right(from),
+      y: from.y + (from.kind === "lan" ? from.height / 2 : UPLINK_Y),
+    };
+    return wire(orthogonalWire(start, right(from) + SPACE.box, intoSide));
+  }
+  if (from.kind === "bridge" && to.kind === "bridge") {
+    // A NAT network's way out: left of the bridges, below the NIC's wire that enters the LAN's.
+    const start = { x: from.x, y: bottom(from) - SPACE.margin };
+    return wire(orthogonalWire(start, from.x - SPACE.margin, intoSide));
+  }
+  if (from.kind === "bridge" && to.kind === "guest") {
+    const port = to.ports?.find((p) => p.id === l.toPort);
+    const end = { x: to.x, y: to.y + (port === undefined ? UPLINK_Y : lineY(port.line)) };
+    return wire(
+      orthogonalWire({ x: right(from), y: exits.get(from.id)! }, tracks.get(from.id)!, end),
+    );
+  }
+  throw new Error(`no way to draw a wire from a ${from.kind} to a ${to.kind} (${l.id})`);
 }

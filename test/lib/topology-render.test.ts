@@ -76,7 +76,7 @@ describeWith(["chromium"], "topology.svg in headless Chromium", () => {
     expect(colours.size).toBeGreaterThan(20);
 
     const spec = (await import(join(REPO_ROOT, "hosts.ts"))) as { default: unknown };
-    const l = await layoutTopology(topologyGraph(resolveSpec(spec.default), "hosts.ts"));
+    const l = layoutTopology(topologyGraph(resolveSpec(spec.default), "hosts.ts"));
     const at = (x: number, y: number) => png.rgb(Math.round(x), Math.round(y));
     expect(at(l.lan.x + 14, l.lan.y + l.lan.height / 2)).toSatisfy((c: number[]) =>
       near(c, hex("#e8f0fe")),

@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { topologySvg, xmlText } from "../../cli/topology-svg.ts";
 import { resolveSpec } from "../../lib/index.ts";
 import { topologyGraph } from "../../lib/topology/graph.ts";
-import { type Rect, baseline, layoutTopology } from "../../lib/topology/layout.ts";
+import { type Rect, layoutTopology } from "../../lib/topology/layout.ts";
+import { baseline } from "../../lib/topology/text-metrics.ts";
 import { RICH_SPEC } from "../nixos/support.ts";
 import { NETWORKS_SPEC } from "../support/networks-spec.ts";
 import { build, REPO_ROOT } from "../support/build-cli.ts";
@@ -35,8 +36,8 @@ const onEdge = (p: { x: number; y: number }, r: Rect): boolean =>
 describe("topology.svg", () => {
   let svg = "";
   let root: XmlElement;
-  beforeAll(async () => {
-    svg = await topologySvg(rich, "hosts.ts");
+  beforeAll(() => {
+    svg = topologySvg(rich, "hosts.ts");
     root = parseXml(svg);
   });
 
@@ -72,8 +73,8 @@ describe("topology.svg", () => {
     expect(words("starts by hand")).toBe(true);
   });
 
-  it("is laid out readably: boxes inside their host, none overlapping, every guest wired to its bridge", async () => {
-    const l = await layoutTopology(topologyGraph(rich, "hosts.ts"));
+  it("is laid out readably: boxes inside their host, none overlapping, every guest wired to its bridge", () => {
+    const l = layoutTopology(topologyGraph(rich, "hosts.ts"));
     const page = { x: 0, y: 0, width: l.width, height: l.height };
     expect(l.hosts.map((h) => h.title)).toEqual(["lab", "rack"]);
     for (const [i, h] of l.hosts.entries()) {
@@ -108,13 +109,13 @@ describe("topology.svg", () => {
     }
   });
 
-  it("gives the same bytes for the same description", async () => {
-    expect(await topologySvg(rich, "hosts.ts")).toBe(svg);
+  it("gives the same bytes for the same description", () => {
+    expect(topologySvg(rich, "hosts.ts")).toBe(svg);
   });
 
-  it("escapes every word it did not write itself", async () => {
+  it("escapes every word it did not write itself", () => {
     const hostile = `it's <b>&amp; "x" -- ${"${"}y}.ts`;
-    const text = await topologySvg(rich, hostile);
+    const text = topologySvg(rich, hostile);
     const parsed = parseXml(text);
     expect(textOf(elements(parsed).find((e) => e.name === "title")!)).toContain(hostile);
     expect(text).toContain(xmlText("<b>"));
@@ -123,7 +124,7 @@ describe("topology.svg", () => {
 });
 
 describe("topology.svg with data disks and shares", () => {
-  it("lists each data disk and share in its guest's box", async () => {
+  it("lists each data disk and share in its guest's box", () => {
     const spec = resolveSpec({
       hosts: {
         study: {
@@ -145,15 +146,15 @@ describe("topology.svg with data disks and shares", () => {
     expect(alice.lines.find((l) => l.startsWith("share "))).toMatch(
       /^share \/srv\/media at \/mnt\/media \((virtiofs|9p), read-only\)$/,
     );
-    expect(parseXml(await topologySvg(spec, "hosts.ts")).name).toBe("svg");
+    expect(parseXml(topologySvg(spec, "hosts.ts")).name).toBe("svg");
   });
 });
 
 describe("topology.svg with private networks and several NICs", () => {
   const spec = resolveSpec(NETWORKS_SPEC);
 
-  it("draws a bridge per network, NAT routed from the LAN bridge, and a wire per NIC at its line", async () => {
-    const l = await layoutTopology(topologyGraph(spec, "hosts.ts"));
+  it("draws a bridge per network, NAT routed from the LAN bridge, and a wire per NIC at its line", () => {
+    const l = layoutTopology(topologyGraph(spec, "hosts.ts"));
     const boxes = l.hosts[0]!.boxes;
     const byTitle = new Map(boxes.map((b) => [b.title, b]));
     expect(boxes.map((b) => b.title)).toEqual([
@@ -187,7 +188,7 @@ describe("topology.svg with private networks and several NICs", () => {
     const second = l.links.find((w) => w.id === `${alice.id}-nic1`)!.points.at(-1)!;
     expect(alice.lines[alice.ports![1]!.line]).toMatch(/^vm-alice-1 /);
     expect(second.y - alice.y).toBeCloseTo(baseline(alice.ports![1]!.line) - 4, 0);
-    const svg = await topologySvg(spec, "hosts.ts");
+    const svg = topologySvg(spec, "hosts.ts");
     expect(svg.match(/stroke-dasharray/g)).toHaveLength(1);
   });
 });
@@ -196,7 +197,7 @@ describe("topology.svg in the build", () => {
   it("the example's committed topology.svg is what the build writes", async () => {
     const committed = readFileSync(join(REPO_ROOT, "topology.svg"), "utf8");
     const spec = (await import(join(REPO_ROOT, "hosts.ts"))) as { default: unknown };
-    expect(await topologySvg(resolveSpec(spec.default), "hosts.ts")).toBe(committed);
+    expect(topologySvg(resolveSpec(spec.default), "hosts.ts")).toBe(committed);
   });
 
   it("--check names a changed topology.svg; a topology.svg of the user's own is never replaced", async () => {
