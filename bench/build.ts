@@ -1,15 +1,19 @@
 /**
  * Benchmark of build.ts: the example and generated descriptions (1 host × 100 guests, 10 hosts ×
- * 100 guests), without and with the type check; and the type check alone, native `tsc` (the path
- * build.ts takes) against ts-morph's bundled compiler API.
+ * 100 guests), without and with the type check; the topology picture alone (graph, layout and SVG
+ * text) for 100 and 1,000 guests, its first call in a fresh process and warm; and the type check
+ * alone, native `tsc` (the path build.ts takes) against ts-morph's bundled compiler API.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Project } from "ts-morph";
 import { runBuild } from "../cli/main.ts";
+import { topologySvg } from "../cli/topology-svg.ts";
 import { typecheckFile } from "../cli/typecheck.ts";
+import { type HostsSpec, resolveSpec } from "../lib/index.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const KEY =
@@ -26,6 +30,55 @@ function describeHosts(hosts: number, guests: number): string {
     return `    h${h}: {\n      lan: { nic: "eth0", bridge: "br0" },\n      sshKeys: [${JSON.stringify(KEY)}],\n      stateVersion: "26.05",\n      guests: {\n${gs}\n      },\n    },`;
   }).join("\n");
   return `import { defineHosts } from ${lib};\nexport default defineHosts({\n  hosts: {\n${hs}\n  },\n});\n`;
+}
+
+/** The generated description as a value: VNC displays for the first 100 guests of a host. */
+function hostsValue(hosts: number, guests: number): HostsSpec {
+  const host = (h: number): HostsSpec["hosts"][string] => ({
+    lan: { nic: "eth0", bridge: "br0" },
+    sshKeys: [KEY],
+    stateVersion: "26.05",
+    guests: Object.fromEntries(
+      Array.from({ length: guests }, (_, g) => [
+        `g${h}x${g}`,
+        {
+          memory: "1G",
+          disk: `${10 + (g % 50)}G`,
+          cpus: 1 + (g % 4),
+          ...(g < 100 ? { vnc: g } : {}),
+        },
+      ]),
+    ),
+  });
+  return { hosts: Object.fromEntries(Array.from({ length: hosts }, (_, h) => [`h${h}`, host(h)])) };
+}
+
+const TOPOLOGY_CHILD = "--topology-child";
+
+/**
+ * Milliseconds of `topologySvg` for `hosts` × `guests`: its first call, then the median of 9 more.
+ * Run in a child process (this module with {@link TOPOLOGY_CHILD}), so the first call is really
+ * the process's first, with nothing compiled or warmed up by an earlier case.
+ */
+function timeTopology(hosts: number, guests: number): { cold: number; warm: number } {
+  const r = spawnSync(
+    process.execPath,
+    [...process.execArgv, import.meta.filename, TOPOLOGY_CHILD, String(hosts), String(guests)],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`topology benchmark failed (${r.status}):\n${r.stderr}`);
+  return JSON.parse(r.stdout) as { cold: number; warm: number };
+}
+
+function topologyChild(hosts: number, guests: number): void {
+  const spec = resolveSpec(hostsValue(hosts, guests));
+  const times: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now();
+    topologySvg(spec, "hosts.ts");
+    times.push(performance.now() - t0);
+  }
+  process.stdout.write(JSON.stringify({ cold: times[0], warm: median(times.slice(1)) }));
 }
 
 async function timeBuild(hostsFile: string, typecheck: boolean, runs: number): Promise<number> {
@@ -76,6 +129,19 @@ export async function run(): Promise<void> {
       `  ratio 1,000 guests / 100 guests (no type check): ${(noTc[2]! / noTc[1]!).toFixed(2)}`,
     );
 
+    console.log(
+      "\ntopology.svg alone (graph, layout, SVG text): first call in a fresh process, median of 9 more",
+    );
+    for (const [h, g] of [
+      [1, 100],
+      [1, 1000],
+      [10, 100],
+    ] as const) {
+      const t = timeTopology(h, g);
+      const name = `${h} host${h > 1 ? "s" : ""} × ${g} guests`;
+      console.log(`  ${name.padEnd(34)} ${ms(t.cold)} cold, ${ms(t.warm)} warm`);
+    }
+
     console.log("\ntype check of the example hosts.ts alone (median of 3)");
     const native: number[] = [];
     for (let i = 0; i < 3; i++) {
@@ -106,4 +172,8 @@ export async function run(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+if (process.argv[2] === TOPOLOGY_CHILD) {
+  topologyChild(Number(process.argv[3]), Number(process.argv[4]));
 }
