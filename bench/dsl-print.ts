@@ -6,7 +6,7 @@
  * print (before any collection: a lower bound of the print's peak allocation) and the process's
  * peak RSS so far; beside it, in the same process, `JSON.stringify(v, null, 2)` of the same data
  * as plain JSON (package references as strings) and the ratio of the two speeds (target ≤ 5);
- * the median time of each stage (lower, document, fixup, layout); then time(10×) / time(1×),
+ * the median time of each stage (lower, document with fixup, layout); then time(10×) / time(1×),
  * which should be ≤ 11 (linear).
  */
 import { performance } from "node:perf_hooks";
@@ -15,7 +15,7 @@ import { runInNewContext } from "node:vm";
 import * as n from "../dsl/index.ts";
 import type { NixBinding, NixExpr, NixFile } from "../dsl/index.ts";
 import { prettyWhole } from "../dsl/format.ts";
-import { fixup, layout } from "../dsl/layout.ts";
+import { layout } from "../dsl/layout.ts";
 import { lower } from "../dsl/syntax.ts";
 
 // A collector we can call between measurements, without requiring `node --expose-gc`.
@@ -154,11 +154,10 @@ export interface Measurement {
   readonly stages: Stages;
 }
 
-/** The printer's stages: AST → syntax → layout document → fixed-up document → text. */
+/** The printer's stages: AST → syntax → fixed-up layout document → text. */
 export interface Stages {
   readonly lower: number;
   readonly document: number;
-  readonly fixup: number;
   readonly layout: number;
 }
 
@@ -209,7 +208,7 @@ export function measure(name: string, file: NixFile, data: Plain, runs: number):
 
 /** Median time of each stage, so a slow print shows where it is slow. */
 function stages(file: NixFile, runs: number): Stages {
-  const t: number[][] = [[], [], [], []];
+  const t: number[][] = [[], [], []];
   for (let r = 0; r < runs; r++) {
     gc();
     const t0 = performance.now();
@@ -217,22 +216,14 @@ function stages(file: NixFile, runs: number): Stages {
     const t1 = performance.now();
     const doc = prettyWhole(syntax);
     const t2 = performance.now();
-    const fixed = fixup(doc);
+    layout(doc);
     const t3 = performance.now();
-    layout(fixed);
-    const t4 = performance.now();
     t[0]!.push(t1 - t0);
     t[1]!.push(t2 - t1);
     t[2]!.push(t3 - t2);
-    t[3]!.push(t4 - t3);
   }
-  const [lowerMs, documentMs, fixupMs, layoutMs] = t.map(median) as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  return { lower: lowerMs, document: documentMs, fixup: fixupMs, layout: layoutMs };
+  const [lowerMs, documentMs, layoutMs] = t.map(median) as [number, number, number];
+  return { lower: lowerMs, document: documentMs, layout: layoutMs };
 }
 
 function printFileOnce(file: NixFile): void {
@@ -255,7 +246,7 @@ function report(m: Measurement): void {
   const st = m.stages;
   console.log(
     `  ${"  stages (ms)".padEnd(26)} lower ${st.lower.toFixed(1)}, document ${st.document.toFixed(1)}, ` +
-      `fixup ${st.fixup.toFixed(1)}, layout ${st.layout.toFixed(1)}`,
+      `layout ${st.layout.toFixed(1)}`,
   );
 }
 

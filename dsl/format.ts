@@ -2,33 +2,43 @@
  * Layout rules of RFC 166 as implemented by nixfmt 1.x in `--strict` mode (no source positions
  * to preserve), expressed over the concrete syntax of `syntax.ts`. Each function mirrors one
  * rule of nixfmt's `Pretty.hs`, so the printed text is a fixed point of the official formatter.
+ *
+ * The functions write the document in order (`doc.ts`) instead of returning document values:
+ * where nixfmt writes `a <> group (b <> nest c)`, the code here is `a(); open(); b(); nestIn();
+ * c(); nestOut(); close()`.
  */
 import {
-  type Doc,
+  COMMENT,
   GroupKind,
-  cat,
-  catAll,
-  comment,
-  empty,
-  group,
-  hardline,
-  hardspace,
-  join,
-  line,
-  line_,
-  nest,
-  newline,
-  offset,
-  softline,
-  softline_,
-  surround,
+  Sp,
+  TRAILING,
+  type Tokens,
+  beginDocument,
+  captureBegin,
+  captureCompact,
+  captureEnd,
+  captureIndent,
+  close,
+  endDocument,
+  nestIn,
+  nestOut,
+  offsetIn,
+  offsetOut,
+  open,
+  sp,
   text,
-  trailing,
-  unexpandSpacingDeep,
-} from "./layout.ts";
-import type { Binder, Expr, Item, Line, Param, ParamAttr, Part, Sel, Term } from "./syntax.ts";
+  textOf,
+} from "./doc.ts";
+import type { Binder, Expr, Item, Line, Param, ParamAttr, Sel, Term } from "./syntax.ts";
 
 const { Priority, Transparent, Regular } = GroupKind;
+
+/** No spacing (an argument of some rules is "a spacing, or nothing"). */
+const NONE = -1;
+
+function spOpt(s: number): void {
+  if (s !== NONE) sp(s);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Classification
@@ -70,162 +80,263 @@ function isAbsorbableExpr(e: Expr): boolean {
   }
 }
 
+function isSimpleTerm(t: Term): boolean {
+  switch (t.t) {
+    case "sstring":
+    case "istring":
+    case "path":
+      return true;
+    case "token":
+      // The `assert` keyword put at the head of a call (see insertIntoApp) is a token but not
+      // an identifier, so such a call is never simple: its argument may go to its own line.
+      return t.text !== "assert";
+    case "select":
+      return isSimpleTerm(t.term) && t.sels.every((s) => s.t === "id") && t.or === undefined;
+    case "paren":
+      return isSimple(t.expr);
+    default:
+      return false;
+  }
+}
+
 function isSimple(e: Expr): boolean {
-  if (e.t === "term") {
-    const t = e.term;
-    switch (t.t) {
-      case "sstring":
-      case "istring":
-      case "path":
-        return true;
-      case "token":
-        // The `assert` keyword put at the head of a call (see insertIntoApp) is a token but not
-        // an identifier, so such a call is never simple: its argument may go to its own line.
-        return t.text !== "assert";
-      case "select":
-        return (
-          isSimple({ t: "term", term: t.term }) &&
-          t.sels.every((s) => s.t === "id") &&
-          t.or === undefined
-        );
-      case "paren":
-        return isSimple(t.expr);
-      default:
-        return false;
-    }
-  }
-  if (e.t === "app") {
-    if (e.f.t === "app" && e.f.f.t === "app") return false;
-    return isSimple(e.f) && isSimple(e.a);
-  }
+  if (e.t === "term") return isSimpleTerm(e.term);
+  if (e.t === "app") return isSimpleApp(e.f, e.a);
   return false;
 }
 
+function isSimpleApp(f: Expr, a: Expr): boolean {
+  if (f.t === "app" && f.f.t === "app") return false;
+  return isSimple(f) && isSimple(a);
+}
+
 const isUpdateConcatPlus = (op: string): boolean => op === "//" || op === "++" || op === "+";
-const isComparison = (op: string): boolean => ["<", ">", "<=", ">=", "==", "!="].includes(op);
+const isComparison = (op: string): boolean =>
+  op === "<" || op === ">" || op === "<=" || op === ">=" || op === "==" || op === "!=";
 
 // ---------------------------------------------------------------------------------------------
 // Items, sets, lists
 
-function renderItems<T>(sep: Doc, items: readonly Item<T>[], pretty: (x: T) => Doc): Doc {
-  return join(
-    sep,
-    items.map((item) =>
-      item.t === "comments"
-        ? cat(hardline, ...item.lines.map((l) => cat(comment(l === "" ? "#" : `# ${l}`), hardline)))
-        : group(pretty(item.value)),
-    ),
-  );
+function renderComments(lines: readonly string[]): void {
+  sp(Sp.Hardline);
+  for (const l of lines) {
+    textOf(COMMENT, l === "" ? "#" : `# ${l}`);
+    sp(Sp.Hardline);
+  }
+}
+
+function renderTermItems(sep: Sp, items: readonly Item<Term>[]): void {
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) sp(sep);
+    const item = items[i]!;
+    if (item.t === "comments") renderComments(item.lines);
+    else {
+      open();
+      prettyTermP(item.value);
+      close();
+    }
+  }
+}
+
+function renderBinders(items: readonly Item<Binder>[]): void {
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) sp(Sp.Hardline);
+    const item = items[i]!;
+    if (item.t === "comments") renderComments(item.lines);
+    else {
+      open();
+      prettyBinder(item.value);
+      close();
+    }
+  }
 }
 
 /**
  * `[ … ]`: an empty list stays `[ ]` and a list of only comments is always expanded, whatever
  * the separator (nixfmt's `renderList`; an empty call argument goes through here too).
  */
-function renderList(itemSep: Doc, items: readonly Item<Term>[]): Doc {
+function renderList(itemSep: Sp, items: readonly Item<Term>[]): void {
   const sep =
-    items.length === 0 ? hardspace : items.every((i) => i.t === "comments") ? hardline : line;
-  return cat(text("["), surround(sep, nest(renderItems(itemSep, items, prettyTermP))), text("]"));
+    items.length === 0
+      ? Sp.Hardspace
+      : items.every((i) => i.t === "comments")
+        ? Sp.Hardline
+        : Sp.Space;
+  text("[");
+  sp(sep);
+  nestIn();
+  renderTermItems(itemSep, items);
+  nestOut();
+  sp(sep);
+  text("]");
 }
 
-function prettySet(wide: boolean, t: Extract<Term, { t: "set" }>): Doc {
-  const rec = t.rec ? cat(text("rec"), hardspace) : empty;
-  if (t.items.length === 0) return cat(rec, text("{"), hardspace, text("}"));
-  const sep = wide ? hardline : line;
-  return cat(
-    rec,
-    text("{"),
-    surround(sep, nest(renderItems(hardline, t.items, prettyBinder))),
-    text("}"),
-  );
+function prettySet(wide: boolean, t: Extract<Term, { t: "set" }>): void {
+  if (t.rec) {
+    text("rec");
+    sp(Sp.Hardspace);
+  }
+  if (t.items.length === 0) {
+    text("{");
+    sp(Sp.Hardspace);
+    text("}");
+    return;
+  }
+  const sep = wide ? Sp.Hardline : Sp.Space;
+  text("{");
+  sp(sep);
+  nestIn();
+  renderBinders(t.items);
+  nestOut();
+  sp(sep);
+  text("}");
 }
 
-function prettyTermWide(t: Term): Doc {
-  return t.t === "set" ? prettySet(true, t) : prettyTerm(t);
+function prettyTermWide(t: Term): void {
+  if (t.t === "set") prettySet(true, t);
+  else prettyTerm(t);
 }
 
 /** `pretty` of a term: lists are grouped on their own. */
-function prettyTermP(t: Term): Doc {
-  return t.t === "list" ? group(prettyTerm(t)) : prettyTerm(t);
+function prettyTermP(t: Term): void {
+  if (t.t === "list") {
+    open();
+    prettyTerm(t);
+    close();
+  } else prettyTerm(t);
 }
 
-function prettyTerm(t: Term): Doc {
+function prettyTerm(t: Term): void {
   switch (t.t) {
     case "token":
-      return text(t.text);
     case "path":
-      return text(t.text);
+      text(t.text);
+      return;
     case "sstring":
-      return prettySimpleString(t.line);
+      prettySimpleString(t.line);
+      return;
     case "istring":
-      return prettyIndentedString(t.lines);
+      prettyIndentedString(t.lines);
+      return;
     case "list":
-      if (t.items.length === 0) return cat(text("["), hardspace, text("]"));
-      return renderList(hardline, t.items);
+      if (t.items.length === 0) {
+        text("[");
+        sp(Sp.Hardspace);
+        text("]");
+      } else renderList(Sp.Hardline, t.items);
+      return;
     case "set":
-      return prettySet(false, t);
+      prettySet(false, t);
+      return;
     case "select": {
       const base = t.term;
-      const sep =
-        base.t === "token"
-          ? base.num
-            ? hardspace
-            : empty
-          : base.t === "paren"
-            ? softline_
-            : line_;
-      const or =
-        t.or === undefined
-          ? empty
-          : cat(softline, nest(cat(text("or"), hardspace, prettyTermP(t.or))));
       // `pretty` of the base, as nixfmt has it: a list base is a group of its own, so a list
       // that fits does not set the indentation of the selectors on the next line.
-      return cat(prettyTermP(base), sep, ...t.sels.map((s) => cat(text("."), prettySel(s))), or);
+      prettyTermP(base);
+      if (base.t === "token") {
+        if (base.num) sp(Sp.Hardspace);
+      } else sp(base.t === "paren" ? Sp.Softbreak : Sp.Break);
+      for (const s of t.sels) {
+        text(".");
+        prettySel(s);
+      }
+      if (t.or !== undefined) {
+        sp(Sp.Softspace);
+        nestIn();
+        text("or");
+        sp(Sp.Hardspace);
+        prettyTermP(t.or);
+        nestOut();
+      }
+      return;
     }
     case "paren":
-      return group(cat(text("("), nest(parenInner(t.expr)), text(")")));
+      open();
+      text("(");
+      nestIn();
+      parenInner(t.expr);
+      nestOut();
+      text(")");
+      close();
+      return;
   }
 }
 
-function parenInner(e: Expr): Doc {
-  if (isAbsorbableExpr(e)) return group(absorbExpr(false, e));
-  if (e.t === "app") return prettyApp(true, empty, true, e.f, e.a);
-  if (e.t === "term" && e.term.t === "select") {
-    const body = cat(group(prettyExpr(e)), line_);
-    return isAbsorbable(e.term.term) ? cat(line_, body) : body;
-  }
-  return cat(line_, group(prettyExpr(e)), line_);
+function groupExpr(e: Expr, kind: GroupKind = Regular): void {
+  open(kind);
+  prettyExpr(e);
+  close();
 }
 
-function prettySel(s: Sel): Doc {
+function parenInner(e: Expr): void {
+  if (isAbsorbableExpr(e)) {
+    open();
+    absorbExpr(false, e);
+    close();
+  } else if (e.t === "app") {
+    prettyApp(true, NONE, true, e.f, e.a);
+  } else if (e.t === "term" && e.term.t === "select") {
+    if (isAbsorbable(e.term.term)) sp(Sp.Break);
+    groupExpr(e);
+    sp(Sp.Break);
+  } else {
+    sp(Sp.Break);
+    groupExpr(e);
+    sp(Sp.Break);
+  }
+}
+
+function prettySel(s: Sel): void {
   switch (s.t) {
     case "id":
-      return text(s.name);
+      text(s.name);
+      return;
     case "str":
-      return prettySimpleString(s.line);
+      prettySimpleString(s.line);
+      return;
     case "interp":
-      return prettyInterpolation(s.expr);
+      prettyInterpolation(s.expr);
+      return;
+  }
+}
+
+function prettySels(sels: readonly Sel[]): void {
+  for (let i = 0; i < sels.length; i++) {
+    if (i > 0) text(".");
+    prettySel(sels[i]!);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Strings
 
-function prettyInterpolation(e: Expr): Doc {
+function prettyInterpolation(e: Expr): void {
   if (e.t === "term" && isAbsorbable(e.term)) {
-    return group(cat(text("${"), prettyTerm(e.term), text("}")));
+    open();
+    text("${");
+    prettyTerm(e.term);
+    text("}");
+    close();
+    return;
   }
   if (isSimple(e)) {
-    const d = prettyExpr(e);
-    return cat(text("${"), unexpandSpacingDeep(d) ?? d, text("}"));
+    text("${");
+    const mark = captureBegin();
+    prettyExpr(e);
+    captureCompact(mark);
+    captureEnd();
+    text("}");
+    return;
   }
-  const whole = group(prettyExpr(e));
-  const inner = unexpandSpacingDeep(whole, 30) ?? surround(line_, nest(whole));
-  return group(cat(text("${"), inner, text("}")));
-}
-
-function prettyPart(p: Part): Doc {
-  return p.t === "text" ? text(p.text) : prettyInterpolation(p.expr);
+  // On one line if that takes at most 30 columns, else on lines of its own.
+  open();
+  text("${");
+  const mark = captureBegin();
+  groupExpr(e);
+  if (!captureCompact(mark, 30)) captureIndent(mark);
+  captureEnd();
+  text("}");
+  close();
 }
 
 /**
@@ -235,175 +346,340 @@ function prettyPart(p: Part): Doc {
  */
 const HASKELL_SPACES = /^[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]*/;
 
-function prettyLine(parts: Line): Doc {
-  const [first, second] = parts;
-  if (parts.length === 1 && first!.t === "interp")
-    return prettyLine([{ t: "text", text: "" }, first!]);
-  if (
-    parts.length === 2 &&
-    first!.t === "text" &&
-    second!.t === "interp" &&
-    /^ *$/.test(first!.text)
-  ) {
-    const pre = first!.text;
-    return cat(
-      text(pre),
-      offset(pre.length, group(cat(text("${"), nest(parenInner(second!.expr)), text("}")))),
-    );
-  }
-  if (first !== undefined && first.t === "text") {
-    const indentation = HASKELL_SPACES.exec(first.text)![0].length;
-    return cat(text(first.text), offset(indentation, catAll(parts.slice(1).map(prettyPart))));
-  }
-  return catAll(parts.map(prettyPart));
+/** Columns of leading white space (see {@link HASKELL_SPACES}); a plain loop for ASCII text. */
+function leadingSpaces(t: string): number {
+  if (t.length === 0) return 0;
+  const c0 = t.charCodeAt(0);
+  if (c0 > 32 && c0 < 127) return 0;
+  return HASKELL_SPACES.exec(t)![0].length;
 }
 
-function prettySimpleString(l: Line): Doc {
-  return group(cat(text('"'), prettyLine(l), text('"')));
+const allSpaces = (t: string): boolean => {
+  for (let i = 0; i < t.length; i++) if (t.charCodeAt(i) !== 32) return false;
+  return true;
+};
+
+function interpolationLine(pre: string, e: Expr): void {
+  text(pre);
+  offsetIn(pre.length);
+  open();
+  text("${");
+  nestIn();
+  parenInner(e);
+  nestOut();
+  text("}");
+  close();
+  offsetOut(pre.length);
 }
 
-function prettyIndentedString(lines: readonly Line[]): Doc {
-  return group(
-    cat(
-      text("''"),
-      lines.length >= 2 ? line_ : empty,
-      nest(join(newline, lines.map(prettyLine))),
-      text("''"),
-    ),
-  );
+function prettyLine(parts: Line): void {
+  const first = parts[0];
+  if (first === undefined) return;
+  if (parts.length === 1 && first.t === "interp") {
+    interpolationLine("", first.expr);
+    return;
+  }
+  const second = parts[1];
+  if (parts.length === 2 && first.t === "text" && second!.t === "interp" && allSpaces(first.text)) {
+    interpolationLine(first.text, second!.expr);
+    return;
+  }
+  if (first.t === "text") {
+    text(first.text);
+    const k = leadingSpaces(first.text);
+    offsetIn(k);
+    for (let i = 1; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (p.t === "text") text(p.text);
+      else prettyInterpolation(p.expr);
+    }
+    offsetOut(k);
+    return;
+  }
+  for (const p of parts) {
+    if (p.t === "text") text(p.text);
+    else prettyInterpolation(p.expr);
+  }
+}
+
+function prettySimpleString(l: Line): void {
+  open();
+  text('"');
+  prettyLine(l);
+  text('"');
+  close();
+}
+
+function prettyIndentedString(lines: readonly Line[]): void {
+  open();
+  text("''");
+  if (lines.length >= 2) sp(Sp.Break);
+  nestIn();
+  for (let i = 0; i < lines.length; i++) {
+    if (i > 0) sp(Sp.Newlines + 1);
+    prettyLine(lines[i]!);
+  }
+  nestOut();
+  text("''");
+  close();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Bindings
 
-function prettyBinder(b: Binder): Doc {
+function prettyBinder(b: Binder): void {
   if (b.t === "inherit") {
     const few = b.names.length < 4;
-    const sep = few ? line : hardline;
-    const nosep = few ? line_ : hardline;
-    const names = join(sep, b.names.map(prettySel));
+    const sep = few ? Sp.Space : Sp.Hardline;
+    const nosep = few ? Sp.Break : Sp.Hardline;
+    open();
+    text("inherit");
     if (b.from === undefined) {
-      return group(cat(text("inherit"), sep, nest(cat(names, nosep, text(";")))));
+      sp(sep);
+      nestIn();
+    } else {
+      nestIn();
+      open();
+      sp(Sp.Space);
+      prettyTermP(b.from);
+      close();
+      sp(sep);
     }
-    return group(
-      cat(
-        text("inherit"),
-        nest(cat(group(cat(line, prettyTermP(b.from))), sep, names, nosep, text(";"))),
-      ),
-    );
+    for (let i = 0; i < b.names.length; i++) {
+      if (i > 0) sp(sep);
+      prettySel(b.names[i]!);
+    }
+    sp(nosep);
+    text(";");
+    nestOut();
+    close();
+    return;
   }
   const simpleLhs = b.sels.length <= 4 && b.sels.every((s) => s.t === "id");
-  const rhs = simpleLhs ? absorbRHS(b.expr) : cat(line_, group(absorbRHS(b.expr), Priority));
-  const lhs = b.sels.map((s, i) => (i === 0 ? prettySel(s) : cat(text("."), prettySel(s))));
-  return group(cat(...lhs, nest(cat(hardspace, text("="), rhs)), text(";")));
+  open();
+  prettySels(b.sels);
+  nestIn();
+  sp(Sp.Hardspace);
+  text("=");
+  if (simpleLhs) absorbRHS(b.expr);
+  else {
+    sp(Sp.Break);
+    open(Priority);
+    absorbRHS(b.expr);
+    close();
+  }
+  nestOut();
+  text(";");
+  close();
 }
 
-function absorbParen(e: Expr): Doc {
-  return group(
-    nest(cat(text("("), surround(line_, group(nest(prettyExpr(e)))), text(")"))),
-    Priority,
-  );
+function absorbParen(e: Expr): void {
+  open(Priority);
+  nestIn();
+  text("(");
+  sp(Sp.Break);
+  open();
+  nestIn();
+  prettyExpr(e);
+  nestOut();
+  close();
+  sp(Sp.Break);
+  text(")");
+  nestOut();
+  close();
 }
 
-function absorbExpr(wide: boolean, e: Expr): Doc {
-  if (e.t === "term" && isAbsorbable(e.term))
-    return wide ? prettyTermWide(e.term) : prettyTerm(e.term);
-  if (e.t === "with" && e.body.t === "term" && isAbsorbable(e.body.term))
-    return prettyWith(true, e);
-  return prettyExpr(e);
+function absorbExpr(wide: boolean, e: Expr): void {
+  if (e.t === "term" && isAbsorbable(e.term)) {
+    if (wide) prettyTermWide(e.term);
+    else prettyTerm(e.term);
+  } else if (e.t === "with" && e.body.t === "term" && isAbsorbable(e.body.term)) {
+    prettyWith(true, e);
+  } else prettyExpr(e);
 }
 
-function absorbRHS(e: Expr): Doc {
+/** `hardspace <> group (absorbExpr wide e)`, nested. */
+function spacedAbsorbed(wide: boolean, e: Expr): void {
+  nestIn();
+  sp(Sp.Hardspace);
+  open();
+  absorbExpr(wide, e);
+  close();
+  nestOut();
+}
+
+function absorbRHS(e: Expr): void {
   if (e.t === "term" && e.term.t === "set") {
     const [only] = e.term.items;
     if (e.term.items.length === 1 && only!.t === "item" && only!.value.t === "inherit") {
-      return nest(cat(hardspace, group(absorbExpr(false, e))));
+      spacedAbsorbed(false, e);
+      return;
     }
   }
-  if (isAbsorbableExpr(e)) return nest(cat(hardspace, group(absorbExpr(true, e))));
+  if (isAbsorbableExpr(e)) {
+    spacedAbsorbed(true, e);
+    return;
+  }
   if (e.t === "term") {
     const t = e.term;
-    if (t.t === "paren") return nest(cat(hardspace, absorbParen(t.expr)));
-    if (t.t === "sstring" || t.t === "istring" || t.t === "path") {
-      return nest(cat(hardspace, group(prettyExpr(e))));
+    nestIn();
+    if (t.t === "paren") {
+      sp(Sp.Hardspace);
+      absorbParen(t.expr);
+    } else if (t.t === "sstring" || t.t === "istring" || t.t === "path") {
+      sp(Sp.Hardspace);
+      groupExpr(e);
+    } else {
+      open();
+      sp(Sp.Space);
+      prettyExpr(e);
+      close();
     }
-    return nest(group(cat(line, prettyExpr(e))));
+    nestOut();
+    return;
   }
-  if (e.t === "app") return nest(prettyApp(false, line, false, e.f, e.a));
-  if (e.t === "with") return nest(group(cat(line, prettyExpr(e))));
+  if (e.t === "app") {
+    nestIn();
+    prettyApp(false, Sp.Space, false, e.f, e.a);
+    nestOut();
+    return;
+  }
+  if (e.t === "with") {
+    nestIn();
+    open();
+    sp(Sp.Space);
+    prettyExpr(e);
+    close();
+    nestOut();
+    return;
+  }
   if (e.t === "op" && isUpdateConcatPlus(e.op)) {
-    if (e.a.t === "term" && isAbsorbable(e.a.term)) return cat(hardspace, prettyOp(true, e, e.op));
+    if (e.a.t === "term" && isAbsorbable(e.a.term)) {
+      sp(Sp.Hardspace);
+      prettyOp(true, e, e.op);
+      return;
+    }
     if (e.b.t === "term" && isAbsorbable(e.b.term)) {
-      const tail = group(
-        cat(text(e.op), hardspace, group(prettyTermWide(e.b.term), Priority)),
-        Transparent,
-      );
-      return nest(group(cat(line, prettyExpr(e.a), line, tail)));
+      nestIn();
+      open();
+      sp(Sp.Space);
+      prettyExpr(e.a);
+      sp(Sp.Space);
+      open(Transparent);
+      text(e.op);
+      sp(Sp.Hardspace);
+      open(Priority);
+      prettyTermWide(e.b.term);
+      close();
+      close();
+      close();
+      nestOut();
+      return;
     }
   }
-  return nest(cat(line, group(prettyExpr(e))));
+  nestIn();
+  sp(Sp.Space);
+  groupExpr(e);
+  nestOut();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Application and operators
 
-// The helpers of prettyApp are module functions, not closures: under tsx each named closure
-// costs a `__name` call whenever it is created, once per call printed.
-
 /** A call's inner argument: a short list of simple items may stay on one line. */
-function absorbInner(e: Expr): Doc {
+function absorbInner(e: Expr): void {
   if (e.t === "term" && e.term.t === "list") {
     const items = e.term.items;
-    if (
-      items.length <= 6 &&
-      items.every((i) => i.t === "item" && isSimple({ t: "term", term: i.value }))
-    ) {
-      return renderList(line, items);
+    if (items.length <= 6 && items.every((i) => i.t === "item" && isSimpleTerm(i.value))) {
+      renderList(Sp.Space, items);
+      return;
     }
   }
-  return prettyExpr(e);
+  prettyExpr(e);
 }
 
 const isList = (e: Expr): boolean => e.t === "term" && e.term.t === "list";
 
+function groupInner(e: Expr, kind: GroupKind = Regular): void {
+  open(kind);
+  absorbInner(e);
+  close();
+}
+
 /** The function and every argument but the last, walking the call chain. */
-function absorbApp(e: Expr, indentFunction: boolean): Doc {
+function absorbApp(e: Expr, indentFunction: boolean): void {
   if (e.t === "app") {
     if (e.a.t === "term" && e.a.term.t === "select") {
-      return cat(
-        group(absorbApp(e.f, indentFunction), Transparent),
-        line,
-        nest(group(absorbInner(e.a), Regular)),
-      );
+      open(Transparent);
+      absorbApp(e.f, indentFunction);
+      close();
+      sp(Sp.Space);
+      nestIn();
+      groupInner(e.a);
+      nestOut();
+      return;
     }
     if (e.f.t === "app" && isList(e.f.a) && isList(e.a)) {
-      return group(
-        cat(
-          group(absorbApp(e.f.f, indentFunction), Transparent),
-          nest(group(cat(line, group(absorbInner(e.f.a)), line, group(absorbInner(e.a))))),
-        ),
-        Transparent,
-      );
+      open(Transparent);
+      open(Transparent);
+      absorbApp(e.f.f, indentFunction);
+      close();
+      nestIn();
+      open();
+      sp(Sp.Space);
+      groupInner(e.f.a);
+      sp(Sp.Space);
+      groupInner(e.a);
+      close();
+      nestOut();
+      close();
+      return;
     }
-    return cat(
-      group(absorbApp(e.f, indentFunction), Transparent),
-      line,
-      nest(group(absorbInner(e.a), Priority)),
-    );
+    open(Transparent);
+    absorbApp(e.f, indentFunction);
+    close();
+    sp(Sp.Space);
+    nestIn();
+    groupInner(e.a, Priority);
+    nestOut();
+    return;
   }
-  return indentFunction ? nest(group(cat(line_, prettyExpr(e)))) : prettyExpr(e);
+  if (indentFunction) {
+    nestIn();
+    open();
+    sp(Sp.Break);
+    prettyExpr(e);
+    close();
+    nestOut();
+  } else prettyExpr(e);
 }
 
 /** `(head body)` as a call's last argument, `body` absorbed (`(x: { … })`, `(f [ … ])`). */
-function parenAbsorbed(head: Doc, body: Term): Doc {
-  return group(nest(cat(text("("), head, hardspace, prettyTermWide(body), text(")"))), Priority);
+function parenAbsorbed(head: string, colon: boolean, body: Term): void {
+  open(Priority);
+  nestIn();
+  text("(");
+  text(head);
+  if (colon) text(":");
+  sp(Sp.Hardspace);
+  prettyTermWide(body);
+  text(")");
+  nestOut();
+  close();
 }
 
 /** A call's last argument: absorbable terms and some parenthesized forms expand first. */
-function absorbLast(e: Expr): Doc {
+function absorbLast(e: Expr): void {
   if (e.t === "term") {
     const t = e.term;
-    if (isAbsorbable(t)) return group(nest(prettyTerm(t)), Priority);
+    if (isAbsorbable(t)) {
+      open(Priority);
+      nestIn();
+      prettyTerm(t);
+      nestOut();
+      close();
+      return;
+    }
     if (t.t === "paren") {
       const inner = t.expr;
       if (
@@ -412,7 +688,8 @@ function absorbLast(e: Expr): Doc {
         inner.body.t === "term" &&
         isAbsorbable(inner.body.term)
       ) {
-        return parenAbsorbed(cat(text(inner.param.name), text(":")), inner.body.term);
+        parenAbsorbed(inner.param.name, true, inner.body.term);
+        return;
       }
       if (
         inner.t === "app" &&
@@ -422,35 +699,61 @@ function absorbLast(e: Expr): Doc {
         inner.a.t === "term" &&
         isAbsorbable(inner.a.term)
       ) {
-        return parenAbsorbed(text(inner.f.term.text), inner.a.term);
+        parenAbsorbed(inner.f.term.text, false, inner.a.term);
+        return;
       }
-      return absorbParen(inner);
+      absorbParen(inner);
+      return;
     }
   }
-  return group(nest(prettyExpr(e)), Regular);
+  open();
+  nestIn();
+  prettyExpr(e);
+  nestOut();
+  close();
 }
 
-function prettyApp(indentFunction: boolean, pre: Doc, hasPost: boolean, f: Expr, a: Expr): Doc {
-  const post = hasPost ? line_ : empty;
+/** `pre <> group' Transparent (absorbApp f)`: the call up to its last argument. */
+function renderedF(pre: number, f: Expr, indentFunction: boolean): void {
+  spOpt(pre);
+  open(Transparent);
+  absorbApp(f, indentFunction);
+  close();
+}
+
+function prettyApp(indentFunction: boolean, pre: number, hasPost: boolean, f: Expr, a: Expr): void {
+  const post = hasPost ? Sp.Break : NONE;
+  open();
   if (f.t === "app" && isList(f.a) && isList(a)) {
-    return group(
-      cat(
-        pre,
-        group(absorbApp(f.f, indentFunction), Transparent),
-        line,
-        nest(group(absorbInner(f.a))),
-        line,
-        nest(group(absorbInner(a))),
-        post,
-      ),
-    );
+    renderedF(pre, f.f, indentFunction);
+    sp(Sp.Space);
+    nestIn();
+    groupInner(f.a);
+    nestOut();
+    sp(Sp.Space);
+    nestIn();
+    groupInner(a);
+    nestOut();
+    spOpt(post);
+    close();
+    return;
   }
-  const renderedF = cat(pre, group(absorbApp(f, indentFunction), Transparent));
-  if (isSimple({ t: "app", f, a })) {
-    const compact = unexpandSpacingDeep(renderedF);
-    if (compact !== undefined) return group(cat(compact, hardspace, absorbLast(a)));
-  }
-  return group(cat(renderedF, line, absorbLast(a), post));
+  if (isSimpleApp(f, a)) {
+    const mark = captureBegin();
+    renderedF(pre, f, indentFunction);
+    const compact = captureCompact(mark);
+    captureEnd();
+    if (compact) {
+      sp(Sp.Hardspace);
+      absorbLast(a);
+      close();
+      return;
+    }
+  } else renderedF(pre, f, indentFunction);
+  sp(Sp.Space);
+  absorbLast(a);
+  spOpt(post);
+  close();
 }
 
 /** The operands of a chain of `op`, each with the operator before it (none for the first). */
@@ -466,64 +769,131 @@ function flattenOperands(
   } else out.push([opL, x]);
 }
 
-function absorbOperation(x: Expr): Doc {
-  if (x.t === "term" && isAbsorbable(x.term)) return cat(hardspace, prettyTermP(x.term));
-  if (x.t === "op") return group(cat(line, prettyExpr(x)));
-  if (x.t === "app") return group(cat(hardspace, prettyApp(false, line, false, x.f, x.a)));
-  return cat(hardspace, prettyExpr(x));
+function absorbOperation(x: Expr): void {
+  if (x.t === "term" && isAbsorbable(x.term)) {
+    sp(Sp.Hardspace);
+    prettyTermP(x.term);
+  } else if (x.t === "op") {
+    open();
+    sp(Sp.Space);
+    prettyExpr(x);
+    close();
+  } else if (x.t === "app") {
+    open();
+    sp(Sp.Hardspace);
+    prettyApp(false, Sp.Space, false, x.f, x.a);
+    close();
+  } else {
+    sp(Sp.Hardspace);
+    prettyExpr(x);
+  }
 }
 
-function prettyOp(forceFirstTermWide: boolean, e: Expr, op: string): Doc {
+function prettyOp(forceFirstTermWide: boolean, e: Expr, op: string): void {
   const operands: [string | null, Expr][] = [];
   flattenOperands(op, null, e, operands);
-  return group(
-    catAll(
-      operands.map(([o, x]) => {
-        if (o === null) {
-          return forceFirstTermWide && x.t === "term" && isAbsorbable(x.term)
-            ? prettyTermWide(x.term)
-            : prettyExpr(x);
-        }
-        return cat(line, text(o), nest(absorbOperation(x)));
-      }),
-    ),
-  );
+  open();
+  for (const [o, x] of operands) {
+    if (o === null) {
+      if (forceFirstTermWide && x.t === "term" && isAbsorbable(x.term)) prettyTermWide(x.term);
+      else prettyExpr(x);
+    } else {
+      sp(Sp.Space);
+      text(o);
+      nestIn();
+      absorbOperation(x);
+      nestOut();
+    }
+  }
+  close();
 }
 
-function prettyWith(absorb: boolean, e: Extract<Expr, { t: "with" }>): Doc {
-  const head = cat(text("with"), hardspace, nest(group(prettyExpr(e.scope))), text(";"));
+function withHead(e: Extract<Expr, { t: "with" }>): void {
+  text("with");
+  sp(Sp.Hardspace);
+  nestIn();
+  groupExpr(e.scope);
+  nestOut();
+  text(";");
+}
+
+function prettyWith(absorb: boolean, e: Extract<Expr, { t: "with" }>): void {
   if (absorb && e.body.t === "term") {
-    return group(cat(line_, head, hardspace, group(prettyTermWide(e.body.term), Priority)));
+    open();
+    sp(Sp.Break);
+    withHead(e);
+    sp(Sp.Hardspace);
+    open(Priority);
+    prettyTermWide(e.body.term);
+    close();
+    close();
+    return;
   }
-  return cat(group(head), line, prettyExpr(e.body));
+  open();
+  withHead(e);
+  close();
+  sp(Sp.Space);
+  prettyExpr(e.body);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Parameters
 
-function prettyParam(p: Param): Doc {
+function prettyParam(p: Param): void {
   switch (p.t) {
     case "id":
-      return text(p.name);
+      text(p.name);
+      return;
     case "ctx":
-      return cat(prettyParam(p.first), text("@"), prettyParam(p.second));
+      prettyParam(p.first);
+      text("@");
+      prettyParam(p.second);
+      return;
     case "set": {
-      if (p.attrs.length === 0 && !p.ellipsis) return group(cat(text("{"), hardspace, text("}")));
-      const docs = p.attrs.map((a, i) => {
+      open();
+      text("{");
+      if (p.attrs.length === 0 && !p.ellipsis) {
+        sp(Sp.Hardspace);
+        text("}");
+        close();
+        return;
+      }
+      const sep = canFlattenAttrs(p.attrs) ? Sp.Space : Sp.Hardline;
+      sp(sep);
+      nestIn();
+      for (let i = 0; i < p.attrs.length; i++) {
+        if (i > 0) sp(sep);
+        const a = p.attrs[i]!;
         const last = i === p.attrs.length - 1 && !p.ellipsis;
-        const comma = last ? trailing(",") : text(",");
         const def = a.def;
-        if (def === undefined) return cat(text(a.name), comma);
+        if (def === undefined) {
+          text(a.name);
+          textOf(last ? TRAILING : 0, ",");
+          continue;
+        }
         // The last formal's trailing comma is outside its group (nixfmt renders it
         // `pretty (ParamAttr name def Nothing) <> trailing ","`): it shows whenever the
         // pattern is expanded, even when `name ? default` itself fits on one line.
-        const attr = (c: Doc): Doc =>
-          group(cat(text(a.name), hardspace, nest(cat(text("?"), absorbRHS(def))), c));
-        return last ? cat(attr(empty), comma) : attr(comma);
-      });
-      if (p.ellipsis) docs.push(text("..."));
-      const sep = canFlattenAttrs(p.attrs) ? line : hardline;
-      return group(cat(text("{"), surround(sep, nest(join(sep, docs))), text("}")));
+        open();
+        text(a.name);
+        sp(Sp.Hardspace);
+        nestIn();
+        text("?");
+        absorbRHS(def);
+        nestOut();
+        if (!last) text(",");
+        close();
+        if (last) textOf(TRAILING, ",");
+      }
+      if (p.ellipsis) {
+        if (p.attrs.length > 0) sp(sep);
+        text("...");
+      }
+      nestOut();
+      sp(sep);
+      text("}");
+      close();
+      return;
     }
   }
 }
@@ -531,24 +901,53 @@ function prettyParam(p: Param): Doc {
 // ---------------------------------------------------------------------------------------------
 // Expressions
 
-function prettyIf(sep: Doc, e: Expr): Doc {
-  if (e.t !== "if") return cat(line, nest(group(prettyExpr(e))));
-  return cat(
-    group(cat(text("if"), line, nest(prettyExpr(e.cond)), line, text("then"))),
-    surround(sep, nest(group(prettyExpr(e.then)))),
-    text("else"),
-    hardspace,
-    prettyIf(hardline, e.else),
-  );
+function prettyIf(sep: Sp, e: Expr): void {
+  if (e.t !== "if") {
+    sp(Sp.Space);
+    nestIn();
+    groupExpr(e);
+    nestOut();
+    return;
+  }
+  open();
+  text("if");
+  sp(Sp.Space);
+  nestIn();
+  prettyExpr(e.cond);
+  nestOut();
+  sp(Sp.Space);
+  text("then");
+  close();
+  sp(sep);
+  nestIn();
+  groupExpr(e.then);
+  nestOut();
+  sp(sep);
+  text("else");
+  sp(Sp.Hardspace);
+  prettyIf(Sp.Hardline, e.else);
 }
 
-function absorbAbs(depth: number, body: Expr): Doc {
+function absorbAbs(depth: number, body: Expr): void {
   if (body.t === "lambda" && body.param.t === "id") {
-    return cat(hardspace, text(body.param.name), text(":"), absorbAbs(depth + 1, body.body));
+    sp(Sp.Hardspace);
+    text(body.param.name);
+    text(":");
+    absorbAbs(depth + 1, body.body);
+    return;
   }
-  if (isAbsorbableExpr(body)) return cat(hardspace, group(absorbExpr(false, body), Priority));
-  return cat(depth <= 2 ? line : hardline, prettyExpr(body));
+  if (isAbsorbableExpr(body)) {
+    sp(Sp.Hardspace);
+    open(Priority);
+    absorbExpr(false, body);
+    close();
+    return;
+  }
+  sp(depth <= 2 ? Sp.Space : Sp.Hardline);
+  prettyExpr(body);
 }
+
+const ASSERT: Expr = { t: "term", term: { t: "token", text: "assert", num: false } };
 
 /** Insert `assert` as the innermost function of an application chain (nixfmt renders it so). */
 function insertIntoApp(insert: Expr, e: Expr): [Expr, Expr] {
@@ -559,64 +958,104 @@ function insertIntoApp(insert: Expr, e: Expr): [Expr, Expr] {
   return [insert, e];
 }
 
-export function prettyExpr(e: Expr): Doc {
+function prettyExpr(e: Expr): void {
   switch (e.t) {
     case "term":
-      return prettyTermP(e.term);
+      prettyTermP(e.term);
+      return;
     case "with":
-      return prettyWith(false, e);
-    case "let": {
-      const letPart = group(
-        cat(text("let"), hardline, nest(renderItems(hardline, e.items, prettyBinder))),
-      );
-      const inPart = group(cat(text("in"), hardline, prettyExpr(e.body)));
-      return cat(letPart, hardline, inPart);
-    }
+      prettyWith(false, e);
+      return;
+    case "let":
+      open();
+      text("let");
+      sp(Sp.Hardline);
+      nestIn();
+      renderBinders(e.items);
+      nestOut();
+      close();
+      sp(Sp.Hardline);
+      open();
+      text("in");
+      sp(Sp.Hardline);
+      prettyExpr(e.body);
+      close();
+      return;
     case "assert": {
-      const [f, a] = insertIntoApp(
-        { t: "term", term: { t: "token", text: "assert", num: false } },
-        e.cond,
-      );
-      return group(
-        cat(prettyApp(false, empty, false, f, a), text(";"), hardline, prettyExpr(e.body)),
-      );
+      const [f, a] = insertIntoApp(ASSERT, e.cond);
+      open();
+      prettyApp(false, NONE, false, f, a);
+      text(";");
+      sp(Sp.Hardline);
+      prettyExpr(e.body);
+      close();
+      return;
     }
     case "if":
-      return group(prettyIf(line, e));
+      open();
+      prettyIf(Sp.Space, e);
+      close();
+      return;
     case "lambda": {
       const p = e.param;
-      if (p.t === "id") return group(cat(line_, text(p.name), text(":"), absorbAbs(1, e.body)));
+      if (p.t === "id") {
+        open();
+        sp(Sp.Break);
+        text(p.name);
+        text(":");
+        absorbAbs(1, e.body);
+        close();
+        return;
+      }
+      prettyParam(p);
+      text(":");
       if (p.t === "set" && canFlattenAttrs(p.attrs) && isAbsorbableExpr(e.body)) {
-        return cat(prettyParam(p), text(":"), hardspace, group(prettyExpr(e.body), Priority));
+        sp(Sp.Hardspace);
+        groupExpr(e.body, Priority);
+      } else if (e.body.t === "term" && isAbsorbable(e.body.term)) {
+        sp(Sp.Space);
+        open();
+        prettyTermWide(e.body.term);
+        close();
+      } else {
+        sp(Sp.Space);
+        prettyExpr(e.body);
       }
-      if (e.body.t === "term" && isAbsorbable(e.body.term)) {
-        return cat(prettyParam(p), text(":"), line, group(prettyTermWide(e.body.term)));
-      }
-      return cat(prettyParam(p), text(":"), line, prettyExpr(e.body));
+      return;
     }
     case "app":
-      return prettyApp(false, empty, false, e.f, e.a);
+      prettyApp(false, NONE, false, e.f, e.a);
+      return;
     case "op":
       if (isComparison(e.op)) {
-        return cat(prettyExpr(e.a), softline, text(e.op), hardspace, prettyExpr(e.b));
-      }
-      return prettyOp(false, e, e.op);
+        prettyExpr(e.a);
+        sp(Sp.Softspace);
+        text(e.op);
+        sp(Sp.Hardspace);
+        prettyExpr(e.b);
+      } else prettyOp(false, e, e.op);
+      return;
     case "has":
-      return cat(
-        prettyExpr(e.expr),
-        softline,
-        text("?"),
-        hardspace,
-        ...e.sels.map((s, i) => (i === 0 ? prettySel(s) : cat(text("."), prettySel(s)))),
-      );
+      prettyExpr(e.expr);
+      sp(Sp.Softspace);
+      text("?");
+      sp(Sp.Hardspace);
+      prettySels(e.sels);
+      return;
     case "neg":
-      return cat(text("-"), prettyExpr(e.expr));
+      text("-");
+      prettyExpr(e.expr);
+      return;
     case "not":
-      return cat(text("!"), prettyExpr(e.expr));
+      text("!");
+      prettyExpr(e.expr);
+      return;
   }
 }
 
 /** The whole-file document (nixfmt's `Whole`). */
-export function prettyWhole(e: Expr): Doc {
-  return group(prettyExpr(e));
+export function prettyWhole(e: Expr): Tokens {
+  beginDocument();
+  groupExpr(e);
+  return endDocument();
 }

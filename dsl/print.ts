@@ -6,13 +6,13 @@ import type { NixExpr, NixFile } from "./ast.ts";
 import { toExpr, type NixValue } from "./constructors.ts";
 import { NixDslError } from "./errors.ts";
 import { prettyWhole } from "./format.ts";
-import { fixup, layout } from "./layout.ts";
+import { layout } from "./layout.ts";
 import { lower } from "./syntax.ts";
 
 /** Print one expression as canonical Nix source (no trailing newline). */
 export function printExpr(value: NixValue): string {
   const e: NixExpr = toExpr(value);
-  return layout(fixup(prettyWhole(lower(e)))).trim();
+  return layout(prettyWhole(lower(e))).trim();
 }
 
 /** Print a whole file: top comment lines, the expression, one final newline. */

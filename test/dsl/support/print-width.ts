@@ -6,10 +6,10 @@
 import { toExpr } from "../../../dsl/constructors.ts";
 import type { NixFile } from "../../../dsl/index.ts";
 import { prettyWhole } from "../../../dsl/format.ts";
-import { fixup, layout } from "../../../dsl/layout.ts";
+import { layout } from "../../../dsl/layout.ts";
 import { lower } from "../../../dsl/syntax.ts";
 
 export function printFileAt(width: number, file: NixFile): string {
   const head = (file.comment ?? []).map((l) => (l === "" ? "#\n" : `# ${l}\n`)).join("");
-  return `${head}${layout(fixup(prettyWhole(lower(toExpr(file.body)))), width).trim()}\n`;
+  return `${head}${layout(prettyWhole(lower(toExpr(file.body))), width).trim()}\n`;
 }
