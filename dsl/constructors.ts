@@ -97,12 +97,14 @@ const NodeProto: object = Object.freeze(Object.create(null));
 // Bindings get their own prototype, so passing one where an expression belongs is an error.
 const BindingProto: object = Object.freeze(Object.create(null));
 
+// Nodes are not frozen (their types are readonly): V8 reads frozen objects built this way
+// several times slower, and the printer reads every node.
 function binding<T extends NixBinding>(fields: T): T {
-  return Object.freeze(Object.assign(Object.create(BindingProto) as T, fields));
+  return Object.assign(Object.create(BindingProto) as T, fields);
 }
 
 function node<T extends NixExpr>(fields: T): T {
-  return Object.freeze(Object.assign(Object.create(NodeProto) as T, fields));
+  return Object.assign(Object.create(NodeProto) as T, fields);
 }
 
 /** Convert a plain value (or an expression, or a reference) to an expression. */

@@ -56,7 +56,8 @@ export const HAS_PRIORITY = 8;
 export const KIND_MASK = 3;
 
 /**
- * A finished document. Token `i` is `op[i]` with:
+ * A finished document, valid until the next one is begun (the arrays are reused). Token `i`
+ * is `op[i]` with:
  * - a text: `a` its width in columns, `b` its nesting level, `c` its column offset, `s` its text;
  * - a spacing: `a` its {@link Sp};
  * - an open: `a` its kind plus {@link HAS_HARD} (a hard line break somewhere inside: it never
@@ -92,16 +93,20 @@ const isHard = (sp: number): boolean => sp === Sp.Hardspace || sp >= Sp.Hardline
 // ---------------------------------------------------------------------------------------------
 // The output stream (module state: one document is written at a time, and not re-entered)
 
-// Typed arrays, grown by doubling and reused from one document to the next.
+// Grown by doubling and reused from one document to the next: a store into a fresh, growing
+// array costs several times one into an array that has the room already.
 let op: Int32Array = new Int32Array(1024);
 let ta: Int32Array = new Int32Array(1024);
 let tb: Int32Array = new Int32Array(1024);
 let tc: Int32Array = new Int32Array(1024);
-let ts: string[] = [];
+let ts: string[] = new Array<string>(1024).fill("");
 let n = 0;
 
 function grow(): void {
   const size = op.length * 2;
+  const strings = new Array<string>(size).fill("");
+  for (let i = 0; i < n; i++) strings[i] = ts[i]!;
+  ts = strings;
   const widen = (x: Int32Array): Int32Array => {
     const y = new Int32Array(size);
     y.set(x);
@@ -121,7 +126,7 @@ function put(code: number, a: number, b: number, c: number, s: string): void {
   ta[n] = a;
   tb[n] = b;
   tc[n] = c;
-  ts[n] = s;
+  if (code <= TRAILING) ts[n] = s;
   n++;
 }
 
@@ -142,6 +147,10 @@ const lvPending: number[] = [-1];
 const lvOpenAt: number[] = [-1];
 const lvCount: number[] = [0];
 const lvFirst: number[] = [-1];
+/** Width of the regular text written in the level, and its open token's flags. */
+const lvWidth: number[] = [0];
+const lvFlags: number[] = [0];
+let nops = 0;
 
 function spacingAt(d: number, sp: number): void {
   const p = lvPending[d]!;
@@ -155,6 +164,7 @@ function flush(d: number): void {
   lvPending[d] = -1;
   put(SPACING, p, 0, 0, "");
   mergeAt = -1;
+  if (p >= Sp.Hardline) lvFlags[d] = lvFlags[d]! | HAS_HARD;
   if (lvCount[d]++ === 0) lvFirst[d] = n - 1;
 }
 
@@ -173,6 +183,8 @@ function materialize(d: number): void {
   if (lvCount[d - 1]++ === 0) lvFirst[d - 1] = n - 1;
   lvLeading[d] = false;
   lvCount[d] = 0;
+  lvWidth[d] = 0;
+  lvFlags[d] = 0;
 }
 
 function textAt(d: number, kind: number, t: string, w: number, nest: number, off: number): void {
@@ -193,8 +205,10 @@ function textAt(d: number, kind: number, t: string, w: number, nest: number, off
     // Merged texts keep the nesting and offset of the first, as nixfmt merges them.
     ts[last] += t;
     ta[last] += w;
+    if (kind === REGULAR) lvWidth[d] = lvWidth[d]! + w;
     return;
   }
+  if (kind === REGULAR) lvWidth[d] = lvWidth[d]! + w;
   put(kind, w, nest, off, t);
   mergeAt = n - 1;
   if (lvCount[d]++ === 0) lvFirst[d] = n - 1;
@@ -240,12 +254,24 @@ function closeAt(d: number): void {
   }
   const first = lvFirst[d]!;
   const fop = op[first];
-  if (lvCount[d] === 1 && (fop === OPEN || fop === NOP) && ta[first] === lvKind[d]) {
+  const kind = lvKind[d]!;
+  const at = lvOpenAt[d]!;
+  const flags = lvFlags[d]!;
+  if (lvCount[d] === 1 && (fop === OPEN || fop === NOP) && (ta[first]! & KIND_MASK) === kind) {
     // A group holding only a group of its kind is that group.
-    op[lvOpenAt[d]!] = NOP;
+    op[at] = NOP;
+    nops++;
   } else {
+    tb[at] = n;
+    tc[at] = lvWidth[d]!;
+    ta[at] = kind | flags;
     put(CLOSE, 0, 0, 0, "");
   }
+  lvWidth[d - 1] = lvWidth[d - 1]! + lvWidth[d]!;
+  let up = flags & HAS_HARD;
+  if (kind === GroupKind.Priority || (kind === GroupKind.Transparent && flags & HAS_PRIORITY))
+    up |= HAS_PRIORITY;
+  lvFlags[d - 1] = lvFlags[d - 1]! | up;
   mergeAt = -1;
   if (p >= 0) spacingAt(d - 1, p);
 }
@@ -403,13 +429,15 @@ export function offsetOut(k: number): void {
 
 /** Start a document: the whole of it is a group of its own, as nixfmt lays out a file. */
 export function beginDocument(): void {
-  ts = [];
   n = 0;
   mergeAt = -1;
   depth = 0;
   lvPending[0] = -1;
   lvCount[0] = 0;
   lvFirst[0] = -1;
+  lvWidth[0] = 0;
+  lvFlags[0] = 0;
+  nops = 0;
   dn = 0;
   doff = 0;
   capDepth = 0;
@@ -418,17 +446,23 @@ export function beginDocument(): void {
 }
 
 /**
- * End the document: drop dissolved groups and give every open token its close, its flags and
- * its text width, in one pass.
+ * End the document. Open tokens got their close, flags and width when they closed; groups
+ * dissolved after they were opened are dropped here (their ends move), when there are any.
  */
 export function endDocument(): Tokens {
   if (depth !== 0 || capDepth !== 0) throw new Error("unbalanced document");
   flush(0);
+  tb[0] = n;
+  tc[0] = lvWidth[0]!;
+  ta[0] = GroupKind.Regular | lvFlags[0]!;
   put(CLOSE, 0, 0, 0, "");
+  if (nops > 0) dropDissolved();
+  return { length: n, op, a: ta, b: tb, c: tc, s: ts };
+}
+
+function dropDissolved(): void {
   const stack: number[] = [];
-  const width: number[] = [];
   let w = 0;
-  let inner = 0;
   for (let i = 0; i < n; i++) {
     const o = op[i]!;
     if (o === NOP) continue;
@@ -439,32 +473,9 @@ export function endDocument(): Tokens {
       tc[w] = tc[i]!;
       ts[w] = ts[i]!;
     }
-    if (o === OPEN) {
-      stack.push(w);
-      width.push(inner);
-      inner = 0;
-    } else if (o === CLOSE) {
-      const g = stack.pop()!;
-      tb[g] = w;
-      tc[g] = inner;
-      inner += width.pop()!;
-      const flags = ta[g]!;
-      if (stack.length > 0) {
-        const parent = stack[stack.length - 1]!;
-        const kind = flags & KIND_MASK;
-        if (flags & HAS_HARD) ta[parent] = ta[parent]! | HAS_HARD;
-        if (kind === GroupKind.Priority || (kind === GroupKind.Transparent && flags & HAS_PRIORITY))
-          ta[parent] = ta[parent]! | HAS_PRIORITY;
-      }
-    } else if (o === REGULAR) {
-      inner += ta[w]!;
-    } else if (o === SPACING && ta[w]! >= Sp.Hardline && stack.length > 0) {
-      const g = stack[stack.length - 1]!;
-      ta[g] = ta[g]! | HAS_HARD;
-    }
+    if (o === OPEN) stack.push(w);
+    else if (o === CLOSE) tb[stack.pop()!] = w;
     w++;
   }
   n = w;
-  ts.length = n;
-  return { length: n, op, a: ta, b: tb, c: tc, s: ts };
 }

@@ -29,7 +29,20 @@ import {
   text,
   textOf,
 } from "./doc.ts";
-import type { Binder, Expr, Item, Line, Param, ParamAttr, Sel, Term } from "./syntax.ts";
+import type { NixBinding, NixExpr } from "./ast.ts";
+import {
+  type Binder,
+  BindingsLowering,
+  type Expr,
+  type Line,
+  type Param,
+  type ParamAttr,
+  type Sel,
+  type Term,
+  isSingleInherit,
+  lower,
+  lowerTerm,
+} from "./syntax.ts";
 
 const { Priority, Transparent, Regular } = GroupKind;
 
@@ -48,7 +61,7 @@ function isAbsorbable(t: Term): boolean {
     case "istring":
       return t.lines.length >= 2;
     case "set":
-      return t.items.length > 0;
+      return t.bindings.length > 0;
     case "list":
       return t.items.length > 0;
     case "paren":
@@ -125,50 +138,60 @@ function renderComments(lines: readonly string[]): void {
   }
 }
 
-function renderTermItems(sep: Sp, items: readonly Item<Term>[]): void {
-  for (let i = 0; i < items.length; i++) {
-    if (i > 0) sp(sep);
-    const item = items[i]!;
-    if (item.t === "comments") renderComments(item.lines);
-    else {
-      open();
-      prettyTermP(item.value);
-      close();
-    }
-  }
-}
-
-function renderBinders(items: readonly Item<Binder>[]): void {
-  for (let i = 0; i < items.length; i++) {
-    if (i > 0) sp(Sp.Hardline);
-    const item = items[i]!;
-    if (item.t === "comments") renderComments(item.lines);
-    else {
-      open();
-      prettyBinder(item.value);
-      close();
-    }
-  }
-}
-
-/**
- * `[ … ]`: an empty list stays `[ ]` and a list of only comments is always expanded, whatever
- * the separator (nixfmt's `renderList`; an empty call argument goes through here too).
- */
-function renderList(itemSep: Sp, items: readonly Item<Term>[]): void {
-  const sep =
-    items.length === 0
-      ? Sp.Hardspace
-      : items.every((i) => i.t === "comments")
-        ? Sp.Hardline
-        : Sp.Space;
+/** `[ … ]` of terms lowered already; an empty list stays `[ ]` (nixfmt's `renderList`). */
+function renderListTerms(itemSep: Sp, terms: readonly Term[]): void {
+  const sep = terms.length === 0 ? Sp.Hardspace : Sp.Space;
   text("[");
   sp(sep);
   nestIn();
-  renderTermItems(itemSep, items);
+  for (let i = 0; i < terms.length; i++) {
+    if (i > 0) sp(itemSep);
+    listItem(terms[i]!);
+  }
   nestOut();
   sp(sep);
   text("]");
+}
+
+/** `[ … ]`, each item lowered as it is reached. */
+function renderList(itemSep: Sp, items: readonly NixExpr[]): void {
+  const sep = items.length === 0 ? Sp.Hardspace : Sp.Space;
+  text("[");
+  sp(sep);
+  nestIn();
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) sp(itemSep);
+    listItem(lowerTerm(items[i]!));
+  }
+  nestOut();
+  sp(sep);
+  text("]");
+}
+
+/** `group (pretty item)`. */
+function listItem(t: Term): void {
+  if (isGroupTerm(t)) prettyTermP(t);
+  else {
+    open();
+    prettyTermP(t);
+    close();
+  }
+}
+
+/** The bindings of a set or `let`, one a line, each lowered as it is reached. */
+function renderBinders(bindings: readonly NixBinding[], inLet: boolean): void {
+  const lowering = new BindingsLowering(inLet);
+  let items = 0;
+  for (const b of bindings) {
+    const comments = lowering.comments(b);
+    if (comments !== undefined) {
+      if (items++ > 0) sp(Sp.Hardline);
+      renderComments(comments);
+    }
+    if (items++ > 0) sp(Sp.Hardline);
+    // `group (pretty binder)`: a binder is a group of its own already.
+    prettyBinder(lowering.binder(b));
+  }
 }
 
 function prettySet(wide: boolean, t: Extract<Term, { t: "set" }>): void {
@@ -176,7 +199,7 @@ function prettySet(wide: boolean, t: Extract<Term, { t: "set" }>): void {
     text("rec");
     sp(Sp.Hardspace);
   }
-  if (t.items.length === 0) {
+  if (t.bindings.length === 0) {
     text("{");
     sp(Sp.Hardspace);
     text("}");
@@ -186,7 +209,7 @@ function prettySet(wide: boolean, t: Extract<Term, { t: "set" }>): void {
   text("{");
   sp(sep);
   nestIn();
-  renderBinders(t.items);
+  renderBinders(t.bindings, false);
   nestOut();
   sp(sep);
   text("}");
@@ -262,7 +285,38 @@ function prettyTerm(t: Term): void {
   }
 }
 
+/** Is `pretty t` one regular group (see {@link isGroupExpr})? */
+function isGroupTerm(t: Term): boolean {
+  const k = t.t;
+  return k === "list" || k === "sstring" || k === "istring" || k === "paren";
+}
+
+/**
+ * Is `pretty e` one regular group? Then `group e` is that group (fixup dissolves a group that
+ * holds only a group of its kind), and writing one saves the stream a token to drop.
+ */
+function isGroupExpr(e: Expr): boolean {
+  switch (e.t) {
+    case "term":
+      return isGroupTerm(e.term);
+    case "if":
+    case "app":
+    case "assert":
+      return true;
+    case "op":
+      return !isComparison(e.op);
+    case "lambda":
+      return e.param.t === "id";
+    default:
+      return false;
+  }
+}
+
 function groupExpr(e: Expr, kind: GroupKind = Regular): void {
+  if (kind === Regular && isGroupExpr(e)) {
+    prettyExpr(e);
+    return;
+  }
   open(kind);
   prettyExpr(e);
   close();
@@ -403,6 +457,14 @@ function prettyLine(parts: Line): void {
 }
 
 function prettySimpleString(l: Line): void {
+  const only = l.length === 1 ? l[0]! : undefined;
+  if (l.length === 0 || only?.t === "text") {
+    // One text: the three texts fixup would merge, as one.
+    open();
+    text(only?.t === "text" ? `"${only.text}"` : '""');
+    close();
+    return;
+  }
   open();
   text('"');
   prettyLine(l);
@@ -509,12 +571,9 @@ function spacedAbsorbed(wide: boolean, e: Expr): void {
 }
 
 function absorbRHS(e: Expr): void {
-  if (e.t === "term" && e.term.t === "set") {
-    const [only] = e.term.items;
-    if (e.term.items.length === 1 && only!.t === "item" && only!.value.t === "inherit") {
-      spacedAbsorbed(false, e);
-      return;
-    }
+  if (e.t === "term" && e.term.t === "set" && isSingleInherit(e.term.bindings)) {
+    spacedAbsorbed(false, e);
+    return;
   }
   if (isAbsorbableExpr(e)) {
     spacedAbsorbed(true, e);
@@ -590,9 +649,12 @@ function absorbRHS(e: Expr): void {
 function absorbInner(e: Expr): void {
   if (e.t === "term" && e.term.t === "list") {
     const items = e.term.items;
-    if (items.length <= 6 && items.every((i) => i.t === "item" && isSimpleTerm(i.value))) {
-      renderList(Sp.Space, items);
-      return;
+    if (items.length <= 6) {
+      const terms = items.map(lowerTerm);
+      if (terms.every(isSimpleTerm)) {
+        renderListTerms(Sp.Space, terms);
+        return;
+      }
     }
   }
   prettyExpr(e);
@@ -971,14 +1033,14 @@ function prettyExpr(e: Expr): void {
       text("let");
       sp(Sp.Hardline);
       nestIn();
-      renderBinders(e.items);
+      renderBinders(e.bindings, true);
       nestOut();
       close();
       sp(Sp.Hardline);
       open();
       text("in");
       sp(Sp.Hardline);
-      prettyExpr(e.body);
+      prettyExpr(lower(e.body));
       close();
       return;
     case "assert": {

@@ -61,18 +61,17 @@ let top = 0;
 // ---------------------------------------------------------------------------------------------
 // Fitting on one line
 
-/** Width of the last successful {@link fits}, and its text when asked for. */
+/** Width of the last successful {@link fits}. */
 let fitsW = 0;
-let fitsOut = "";
 
 /**
  * Do tokens `[from, to)` (without token `skip`) fit on one line within `cap` columns, with
- * groups compact? Sets {@link fitsW}, and with `collect` {@link fitsOut}.
+ * groups compact? Sets {@link fitsW}; with `collect`, the text is appended to the output as it
+ * is measured (the caller takes it back if it does not fit).
  */
 function fits(cap: number, from: number, to: number, skip: number, collect: boolean): boolean {
   let c = cap;
   let w = 0;
-  let out = "";
   let pending = -1;
   for (let i = from; i < to; i++) {
     const o = op[i]!;
@@ -89,7 +88,7 @@ function fits(cap: number, from: number, to: number, skip: number, collect: bool
     if (pending >= 0) {
       if (pending >= Sp.Hardline) return false;
       if (pending === Sp.Softspace || pending === Sp.Space || pending === Sp.Hardspace) {
-        if (collect) out += " ";
+        if (collect) out.push(" ");
         w += 1;
         c -= 1;
         if (c < 0) return false;
@@ -100,23 +99,22 @@ function fits(cap: number, from: number, to: number, skip: number, collect: bool
       w += ta[i]!;
       c -= ta[i]!;
       if (c < 0) return false;
-      if (collect) out += ts[i]!;
+      if (collect) out.push(ts[i]!);
     } else if (o === COMMENT) {
       w += ta[i]!;
-      if (collect) out += ts[i]!;
+      if (collect) out.push(ts[i]!);
     }
   }
   if (pending >= 0) {
     if (pending >= Sp.Hardline) return false;
     if (pending === Sp.Softspace || pending === Sp.Space || pending === Sp.Hardspace) {
-      if (collect) out += " ";
+      if (collect) out.push(" ");
       w += 1;
       c -= 1;
       if (c < 0) return false;
     }
   }
   fitsW = w;
-  if (collect) fitsOut = out;
   return true;
 }
 
@@ -259,6 +257,23 @@ function spaces(k: number): string {
 }
 
 function putText(nl: number, off: number, t: string, w: number): void {
+  if (cc === 0) {
+    out.push("");
+    indent(nl, off, out.length - 1);
+  } else enterLevel(nl);
+  out.push(t);
+  cc += w;
+}
+
+/** Text at nesting level `nl` starts a line: set the indentation stack and write it at `slot`. */
+function indent(nl: number, off: number, slot: number): void {
+  enterLevel(nl);
+  const k = indCols[indCols.length - 1]! + off;
+  out[slot] = k > 0 ? spaces(k) : "";
+}
+
+/** nixfmt's indentation stack on text at level `nl`: several nests on one line count once. */
+function enterLevel(nl: number): void {
   for (;;) {
     const level = indLevels[indLevels.length - 1]!;
     if (nl > level) {
@@ -274,12 +289,6 @@ function putText(nl: number, off: number, t: string, w: number): void {
     }
     break;
   }
-  if (cc === 0) {
-    const k = indCols[indCols.length - 1]! + off;
-    if (k > 0) out.push(spaces(k));
-  }
-  out.push(t);
-  cc += w;
 }
 
 function putNL(k: number): void {
@@ -303,19 +312,27 @@ function goGroup(
   rest: Rest | null,
 ): boolean {
   if (from >= to) return true;
+  const saved = out.length;
   if (cc === 0) {
     // At the start of a line, a leading spacing (the group's, or its first group's) is dropped.
     let start = from;
     let skip = -1;
     if (op[from] === SPACING) start = from + 1;
     else if (op[from] === OPEN && op[from + 1] === SPACING) skip = from + 1;
-    if (!fitsBefore(width, g, start, to, skip, j, jTo, rest, true)) return false;
+    out.push(""); // the indentation, once the line is known to fit
+    if (!fitsBefore(width, g, start, to, skip, j, jTo, rest, true)) {
+      out.length = saved;
+      return false;
+    }
     const t = firstText(start, to);
-    putText(t >= 0 ? tb[t]! : 0, t >= 0 ? tc[t]! : 0, fitsOut, fitsW);
+    indent(t >= 0 ? tb[t]! : 0, t >= 0 ? tc[t]! : 0, saved);
+    cc += fitsW;
     return true;
   }
-  if (!fitsBefore(width - cc, g, from, to, -1, j, jTo, rest, true)) return false;
-  out.push(fitsOut);
+  if (!fitsBefore(width - cc, g, from, to, -1, j, jTo, rest, true)) {
+    out.length = saved;
+    return false;
+  }
   cc += fitsW;
   return true;
 }
@@ -529,6 +546,5 @@ export function layout(doc: Tokens, w = 100, indent = 2): string {
   go(0, doc.length, null);
   const text = out.join("");
   out.length = 0;
-  ts.length = doc.length;
   return text;
 }

@@ -5,8 +5,6 @@
  */
 import { NixDslError } from "./errors.ts";
 
-const IDENT = /^[a-zA-Z_][a-zA-Z0-9_'-]*$/;
-
 /** Reserved words. `or` is accepted as an attribute name by Nix, but we quote it anyway. */
 export const KEYWORDS: ReadonlySet<string> = new Set([
   "if",
@@ -23,7 +21,17 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
 
 /** True for a name usable as a variable or function formal. */
 export function isIdentifier(name: string): boolean {
-  return IDENT.test(name) && !KEYWORDS.has(name);
+  // `[a-zA-Z_][a-zA-Z0-9_'-]*`, as a loop: this runs for every attribute name printed.
+  const n = name.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+    if (letter) continue;
+    if (i > 0 && ((c >= 48 && c <= 57) || c === 39 || c === 45)) continue;
+    return false;
+  }
+  return n > 7 || !KEYWORDS.has(name);
 }
 
 /** Throws unless `name` is a valid identifier. */
@@ -39,29 +47,29 @@ export function checkText(text: string): void {
   if (text.includes("\0")) throw new NixDslError("Nix strings cannot contain NUL bytes");
 }
 
-/**
- * In both string forms the lexer reads `$$` as two literal dollars, so in a run of `$` before a
- * `{` only an odd run makes the last `$` start an interpolation. Escaping that last `$` (and only
- * it) keeps `$${` as written, like nixfmt does (its test `dollars-before-interpolation.nix`).
- * `escape` is the escaped form of that `$`; the result is a list of source tokens.
- */
-function escapeDollarRuns(tokens: string[], dollarEscape: string): void {
-  let run = 0;
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    if (t === "$") {
-      run++;
-      continue;
-    }
-    if (t === "{" && run % 2 === 1) tokens[i - 1] = dollarEscape;
-    run = 0;
-  }
-}
-
 /** Characters `escapeDoubleQuoted` may change; text without them is returned as it is. */
 const DOUBLE_QUOTED_SPECIAL = /[\\"\n\r\t$]/;
 /** Characters `escapeIndentedLine` may change. */
 const INDENTED_SPECIAL = /['\r$]/;
+
+const DOLLAR = 36;
+const BRACE = 123;
+const QUOTE = 39;
+const CR = 13;
+
+/**
+ * In both string forms the lexer reads `$$` as two literal dollars, so in a run of `$` before a
+ * `{` only an odd run makes the last `$` start an interpolation. Escaping that last `$` (and only
+ * it) keeps `$${` as written, like nixfmt does (its test `dollars-before-interpolation.nix`).
+ * True when the `$` at `i` is that last one (`nextIsInterpolation`: a real `${` follows the text).
+ */
+function dollarNeedsEscape(text: string, i: number, nextIsInterpolation: boolean): boolean {
+  const after = i + 1 < text.length ? text.charCodeAt(i + 1) : nextIsInterpolation ? BRACE : -1;
+  if (after !== BRACE) return false;
+  let run = 1;
+  while (i - run >= 0 && text.charCodeAt(i - run) === DOLLAR) run++;
+  return run % 2 === 1;
+}
 
 /**
  * Escape literal text for a `"…"` string. `nextIsInterpolation` tells whether a real `${`
@@ -71,32 +79,37 @@ export function escapeDoubleQuoted(text: string, nextIsInterpolation: boolean): 
   checkText(text);
   // Most text has nothing to escape: no per-character work then.
   if (!DOUBLE_QUOTED_SPECIAL.test(text)) return text;
-  const tokens: string[] = [];
-  for (const c of text) {
-    switch (c) {
-      case "\\":
-        tokens.push("\\\\");
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    let rep: string;
+    switch (text.charCodeAt(i)) {
+      case 92:
+        rep = "\\\\";
         break;
-      case '"':
-        tokens.push('\\"');
+      case 34:
+        rep = '\\"';
         break;
-      case "\n":
-        tokens.push("\\n");
+      case 10:
+        rep = "\\n";
         break;
-      case "\r":
-        tokens.push("\\r");
+      case 13:
+        rep = "\\r";
         break;
-      case "\t":
-        tokens.push("\\t");
+      case 9:
+        rep = "\\t";
+        break;
+      case DOLLAR:
+        if (!dollarNeedsEscape(text, i, nextIsInterpolation)) continue;
+        rep = "\\$";
         break;
       default:
-        tokens.push(c);
+        continue;
     }
+    out += text.slice(from, i) + rep;
+    from = i + 1;
   }
-  if (nextIsInterpolation) tokens.push("{");
-  escapeDollarRuns(tokens, "\\$");
-  if (nextIsInterpolation) tokens.pop();
-  return tokens.join("");
+  return out + text.slice(from);
 }
 
 /**
@@ -111,28 +124,43 @@ export function escapeIndentedLine(
 ): string {
   checkText(text);
   if (!INDENTED_SPECIAL.test(text)) return text;
-  const tokens: string[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === "'" && text[i + 1] === "'") {
-      tokens.push("'''");
-      i++;
-    } else if (c === "\r") {
-      tokens.push("''\\r");
-    } else {
-      tokens.push(c);
-    }
-  }
   const interpolation = after === "interpolation";
-  if (interpolation) tokens.push("{");
-  escapeDollarRuns(tokens, "''$");
-  if (interpolation) tokens.pop();
-  for (let i = 0; i < tokens.length; i++) {
-    if (tokens[i] !== "'") continue;
-    const following = i + 1 < tokens.length ? tokens[i + 1]![0] : after === "close" ? "'" : "";
-    if (following === "'") tokens[i] = "''\\'";
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    let rep: string;
+    let width = 1;
+    if (c === QUOTE) {
+      if (i + 1 < text.length && text.charCodeAt(i + 1) === QUOTE) {
+        rep = "'''";
+        width = 2;
+      } else if (quoteFollows(text, i + 1, after)) {
+        rep = "''\\'";
+      } else continue;
+    } else if (c === CR) {
+      rep = "''\\r";
+    } else if (c === DOLLAR && dollarNeedsEscape(text, i, interpolation)) {
+      rep = "''$";
+    } else continue;
+    out += text.slice(from, i) + rep;
+    from = i + width;
+    i += width - 1;
   }
-  return tokens.join("");
+  return out + text.slice(from);
+}
+
+/** Does the escaped text from `j` (then what follows the line) start with a `'`? */
+function quoteFollows(
+  text: string,
+  j: number,
+  after: "interpolation" | "close" | "newline",
+): boolean {
+  if (j >= text.length) return after === "close";
+  const c = text.charCodeAt(j);
+  if (c === QUOTE || c === CR) return true;
+  // A `$` is written `''$` only as the last of an odd run before `{`.
+  return c === DOLLAR && dollarNeedsEscape(text, j, after === "interpolation");
 }
 
 /** An attribute name as source: bare when it is an identifier, else a `"…"` string. */

@@ -33,8 +33,10 @@ export type Term =
   | { readonly t: "sstring"; readonly line: Line }
   | { readonly t: "istring"; readonly lines: readonly Line[] }
   | { readonly t: "path"; readonly text: string }
-  | { readonly t: "list"; readonly items: readonly Item<Term>[] }
-  | { readonly t: "set"; readonly rec: boolean; readonly items: readonly Item<Binder>[] }
+  /** A list: its items are lowered as the printer reaches them (see {@link lowerTerm}). */
+  | { readonly t: "list"; readonly items: readonly NixExpr[] }
+  /** A set: its bindings are lowered as the printer reaches them ({@link BindingsLowering}). */
+  | { readonly t: "set"; readonly rec: boolean; readonly bindings: readonly NixBinding[] }
   | { readonly t: "select"; readonly term: Term; readonly sels: readonly Sel[]; readonly or?: Term }
   | { readonly t: "paren"; readonly expr: Expr };
 
@@ -58,7 +60,7 @@ export type Param =
 export type Expr =
   | { readonly t: "term"; readonly term: Term }
   | { readonly t: "with"; readonly scope: Expr; readonly body: Expr }
-  | { readonly t: "let"; readonly items: readonly Item<Binder>[]; readonly body: Expr }
+  | { readonly t: "let"; readonly bindings: readonly NixBinding[]; readonly body: NixExpr }
   | { readonly t: "assert"; readonly cond: Expr; readonly body: Expr }
   | { readonly t: "if"; readonly cond: Expr; readonly then: Expr; readonly else: Expr }
   | { readonly t: "lambda"; readonly param: Param; readonly body: Expr }
@@ -96,53 +98,70 @@ const NOT = 8;
 /** The smallest normal double; below it Nix cannot read a float literal. */
 const MIN_NORMAL = 2.2250738585072014e-308;
 
-interface Lowered {
-  readonly expr: Expr;
-  readonly level: number;
-}
+/**
+ * The binding strength of the expression {@link lowerL} returned last (module state, read right
+ * after each call: a pair object per node would double what lowering allocates).
+ */
+let lvl = TERM;
 
 const term = (t: Term): Expr => ({ t: "term", term: t });
 const token = (text: string, num = false): Expr => term({ t: "token", text, num });
+
+// Syntax trees are immutable: the constants are shared.
+const NULL = token("null");
+const TRUE = token("true");
+const FALSE = token("false");
+
+function ret(expr: Expr, level: number): Expr {
+  lvl = level;
+  return expr;
+}
 
 /** A path literal in parentheses: a `.` or `-` next to it would be read as part of the path. */
 function isolatePath(t: Term): Term {
   return t.t === "path" ? { t: "paren", expr: term(t) } : t;
 }
 
-function paren(l: Lowered): Term {
-  return l.expr.t === "term" && l.level === TERM ? l.expr.term : { t: "paren", expr: l.expr };
+function paren(expr: Expr, level: number): Term {
+  return expr.t === "term" && level === TERM ? expr.term : { t: "paren", expr };
 }
 
 /** The expression as a term (`(…)` unless it binds at least as tightly as `maxLevel`). */
-function asTerm(l: Lowered, maxLevel: number = SELECT): Term {
-  if (l.level <= maxLevel && l.expr.t === "term") return l.expr.term;
-  return { t: "paren", expr: l.expr };
+function asTerm(expr: Expr, level: number, maxLevel: number = SELECT): Term {
+  if (level <= maxLevel && expr.t === "term") return expr.term;
+  return { t: "paren", expr };
 }
 
-function wrap(l: Lowered, maxLevel: number): Expr {
-  return l.level <= maxLevel ? l.expr : term({ t: "paren", expr: l.expr });
+/** Lower `e` and take it as a term (see {@link asTerm}): a list item. */
+export function lowerTerm(e: NixExpr): Term {
+  const x = lowerL(e);
+  return asTerm(x, lvl);
+}
+
+function wrap(expr: Expr, level: number, maxLevel: number): Expr {
+  return level <= maxLevel ? expr : term({ t: "paren", expr });
 }
 
 /** Lower a whole expression. */
 export function lower(e: NixExpr): Expr {
-  return lowerL(e).expr;
+  return lowerL(e);
 }
 
-function lowerL(e: NixExpr): Lowered {
+function lowerL(e: NixExpr): Expr {
   switch (e.kind) {
     case "null":
-      return { expr: token("null"), level: TERM };
+      return ret(NULL, TERM);
     case "bool":
-      return { expr: token(e.value ? "true" : "false"), level: TERM };
+      return ret(e.value ? TRUE : FALSE, TERM);
     case "int": {
       const v = checkInt(e.value);
-      if (v >= 0n) return { expr: token(v.toString(), true), level: TERM };
+      if (v >= 0n) return ret(token(v.toString(), true), TERM);
       if (v === INT64_MIN_VALUE) {
         // No literal exists for the minimum: (-9223372036854775807 - 1).
         const max = { t: "neg", expr: token((-(v + 1n)).toString(), true) } as const;
-        return { expr: { t: "op", a: max, op: "-", b: token("1", true) }, level: 7 };
+        return ret({ t: "op", a: max, op: "-", b: token("1", true) }, 7);
       }
-      return { expr: { t: "neg", expr: token((-v).toString(), true) }, level: NEGATE };
+      return ret({ t: "neg", expr: token((-v).toString(), true) }, NEGATE);
     }
     case "float": {
       const v = e.value;
@@ -154,126 +173,125 @@ function lowerL(e: NixExpr): Lowered {
         // float"): write a subnormal as an exact quotient (abs · 2^52) / 2^52 (both normal).
         const num = token(formatFloat(abs * 2 ** 52), true);
         const a: Expr = v < 0 ? { t: "neg", expr: num } : num;
-        return { expr: { t: "op", a, op: "/", b: token(formatFloat(2 ** 52), true) }, level: 6 };
+        return ret({ t: "op", a, op: "/", b: token(formatFloat(2 ** 52), true) }, 6);
       }
       if (v < 0 || Object.is(v, -0)) {
-        return { expr: { t: "neg", expr: token(formatFloat(-v), true) }, level: NEGATE };
+        return ret({ t: "neg", expr: token(formatFloat(-v), true) }, NEGATE);
       }
-      return { expr: token(formatFloat(v), true), level: TERM };
+      return ret(token(formatFloat(v), true), TERM);
     }
     case "string":
-      return { expr: term(lowerString(e.parts)), level: TERM };
+      return ret(term(lowerString(e.parts)), TERM);
     case "path": {
       const lit = pathLiteral(e.value);
-      if (lit !== undefined) return { expr: term({ t: "path", text: lit }), level: TERM };
+      if (lit !== undefined) return ret(term({ t: "path", text: lit }), TERM);
       // Not expressible as a literal: build it from a base path and a string.
       const absolute = e.value.startsWith("/");
       const rest = absolute ? e.value : e.value.replace(/^\.\//, "");
       const base = term({ t: "path", text: absolute ? "/." : "./." });
       const suffix = term(lowerString([absolute ? rest : `/${rest}`]));
-      return { expr: { t: "op", a: base, op: "+", b: suffix }, level: 7 };
+      return ret({ t: "op", a: base, op: "+", b: suffix }, 7);
     }
     case "var":
-      return { expr: token(checkIdentifier(e.name, "variable")), level: TERM };
+      return ret(token(checkIdentifier(e.name, "variable")), TERM);
     case "raw":
       checkText(e.text);
       if (/[\r\n]/.test(e.text)) throw new NixDslError("raw Nix text must be a single line");
-      return { expr: term({ t: "paren", expr: token(e.text) }), level: TERM };
+      return ret(term({ t: "paren", expr: token(e.text) }), TERM);
     case "list":
-      return {
-        expr: term({
-          t: "list",
-          items: e.items.map((i) => ({ t: "item", value: asTerm(lowerL(i)) })),
-        }),
-        level: TERM,
-      };
+      return ret(term({ t: "list", items: e.items }), TERM);
     case "attrs":
-      return {
-        expr: term({ t: "set", rec: e.rec, items: lowerBindings(e.bindings, false) }),
-        level: TERM,
-      };
+      return ret(term({ t: "set", rec: e.rec, bindings: e.bindings }), TERM);
     case "let":
-      return {
-        expr: { t: "let", items: lowerBindings(e.bindings, true), body: lower(e.body) },
-        level: LOWEST,
-      };
-    case "with":
-      return { expr: { t: "with", scope: lower(e.scope), body: lower(e.body) }, level: LOWEST };
-    case "assert":
-      return { expr: { t: "assert", cond: lower(e.cond), body: lower(e.body) }, level: LOWEST };
-    case "if":
-      return {
-        expr: { t: "if", cond: lower(e.cond), then: lower(e.then), else: lower(e.else) },
-        level: LOWEST,
-      };
-    case "lambda":
-      return {
-        expr: { t: "lambda", param: lowerParam(e.param), body: lower(e.body) },
-        level: LOWEST,
-      };
+      return ret({ t: "let", bindings: e.bindings, body: e.body }, LOWEST);
+    case "with": {
+      const scope = lower(e.scope);
+      return ret({ t: "with", scope, body: lower(e.body) }, LOWEST);
+    }
+    case "assert": {
+      const cond = lower(e.cond);
+      return ret({ t: "assert", cond, body: lower(e.body) }, LOWEST);
+    }
+    case "if": {
+      const cond = lower(e.cond);
+      const then = lower(e.then);
+      return ret({ t: "if", cond, then, else: lower(e.else) }, LOWEST);
+    }
+    case "lambda": {
+      const param = lowerParam(e.param);
+      return ret({ t: "lambda", param, body: lower(e.body) }, LOWEST);
+    }
     case "apply": {
       if (e.args.length === 0) return lowerL(e.fn);
-      let f = wrap(lowerL(e.fn), APPLY);
-      for (const arg of e.args) f = { t: "app", f, a: term(asTerm(lowerL(arg))) };
-      return { expr: f, level: APPLY };
+      const fn = lowerL(e.fn);
+      let f = wrap(fn, lvl, APPLY);
+      for (const arg of e.args) f = { t: "app", f, a: term(lowerTerm(arg)) };
+      return ret(f, APPLY);
     }
     case "select": {
       if (e.path.length === 0)
         throw new NixDslError("a selection needs at least one attribute name");
       let base = lowerL(e.base);
-      let sels = e.path.map(lowerSel);
+      let baseLevel = lvl;
+      let sels = lowerSels(e.path);
       // `(a.b).c` is `a.b.c`: merge plain selections. Not under an `or`: `(a.b).c or d`
       // fails when `b` is missing, `a.b.c or d` gives `d`.
       if (
         e.or === undefined &&
-        base.expr.t === "term" &&
-        base.expr.term.t === "select" &&
-        base.expr.term.or === undefined
+        base.t === "term" &&
+        base.term.t === "select" &&
+        base.term.or === undefined
       ) {
-        sels = [...base.expr.term.sels, ...sels];
-        base = { expr: term(base.expr.term.term), level: TERM };
+        sels = [...base.term.sels, ...sels];
+        base = term(base.term.term);
+        baseLevel = TERM;
       }
-      const or = e.or === undefined ? undefined : asTerm(lowerL(e.or));
+      const or = e.or === undefined ? undefined : lowerTerm(e.or);
       // `./a.b` would lex as the path `./a.b`: a path base needs parentheses.
-      const t: Term = { t: "select", term: isolatePath(paren(base)), sels, ...(or ? { or } : {}) };
-      return { expr: term(t), level: SELECT };
+      const inner = isolatePath(paren(base, baseLevel));
+      const t: Term =
+        or === undefined
+          ? { t: "select", term: inner, sels }
+          : { t: "select", term: inner, sels, or };
+      return ret(term(t), SELECT);
     }
-    case "has":
+    case "has": {
       if (e.path.length === 0) throw new NixDslError("`?` needs at least one attribute name");
-      return {
-        expr: { t: "has", expr: wrap(lowerL(e.base), NEGATE), sels: e.path.map(lowerSel) },
-        level: HAS,
-      };
+      const base = lowerL(e.base);
+      const expr = wrap(base, lvl, NEGATE);
+      return ret({ t: "has", expr, sels: lowerSels(e.path) }, HAS);
+    }
     case "unary": {
       const operand = lowerL(e.operand);
+      const level = lvl;
       // `-./a` (and `-/a`) would lex as one path: a path operand needs parentheses.
       if (e.op === "-")
-        return { expr: { t: "neg", expr: term(isolatePath(asTerm(operand))) }, level: NEGATE };
+        return ret({ t: "neg", expr: term(isolatePath(asTerm(operand, level))) }, NEGATE);
       // `!` binds looser than arithmetic; parenthesise anything but terms, calls and `!` for clarity.
       const inner =
-        operand.level <= NEGATE || operand.level === NOT
-          ? operand.expr
-          : term({ t: "paren", expr: operand.expr });
-      return { expr: { t: "not", expr: inner }, level: NOT };
+        level <= NEGATE || level === NOT ? operand : term({ t: "paren", expr: operand });
+      return ret({ t: "not", expr: inner }, NOT);
     }
     case "binary": {
       const spec = BINARY[e.op];
       if (spec === undefined) throw new NixDslError(`unknown operator ${e.op}`);
       const [level, assoc] = spec;
       const l = lowerL(e.left);
+      const ll = lvl;
       const r = lowerL(e.right);
-      const a = wrapOperand(l, level, assoc === "left");
-      const b = wrapOperand(r, level, assoc === "right");
-      return { expr: mkOp(a, e.op, b), level };
+      const rl = lvl;
+      const a = wrapOperand(l, ll, level, assoc === "left");
+      const b = wrapOperand(r, rl, level, assoc === "right");
+      return ret(mkOp(a, e.op, b), level);
     }
   }
 }
 
-function wrapOperand(l: Lowered, level: number, sameLevelOk: boolean): Expr {
+function wrapOperand(expr: Expr, l: number, level: number, sameLevelOk: boolean): Expr {
   // A `!` operand always gets parentheses: `a * !b` reads badly even where it parses.
-  if (l.level === NOT && level < NOT) return term({ t: "paren", expr: l.expr });
-  const ok = sameLevelOk ? l.level <= level : l.level < level;
-  return ok ? l.expr : term({ t: "paren", expr: l.expr });
+  if (l === NOT && level < NOT) return term({ t: "paren", expr });
+  const ok = sameLevelOk ? l <= level : l < level;
+  return ok ? expr : term({ t: "paren", expr });
 }
 
 /** nixfmt parses `a + b + c` as `a + (b + c)`; mirror that so layout decisions match. */
@@ -281,6 +299,12 @@ function mkOp(a: Expr, op: string, b: Expr): Expr {
   if (op === "+" && a.t === "op" && a.op === "+")
     return { t: "op", a: a.a, op, b: { t: "op", a: a.b, op, b } };
   return { t: "op", a, op, b };
+}
+
+function lowerSels(path: readonly NixAttrKey[]): Sel[] {
+  const sels: Sel[] = [];
+  for (const k of path) sels.push(lowerSel(k));
+  return sels;
 }
 
 function lowerSel(key: NixAttrKey): Sel {
@@ -298,58 +322,86 @@ function lowerSel(key: NixAttrKey): Sel {
 }
 
 /**
- * Record a static binding path in `seen`; a repeated one is an error. A one-name path is kept
- * as its name in `seen.names` (cheap: most paths are one name), longer ones as their JSON in
- * `seen.paths`.
+ * The static binding paths of one set or `let` seen so far; a repeated one is an error. One-name
+ * paths (most) are kept as the name, longer ones as their JSON. A set of a few bindings is
+ * checked by looking through the list; a `Set` is made once it grows past that.
  */
-function claim(seen: Seen, path: readonly NixAttrKey[]): void {
-  for (const k of path) if (typeof k !== "string") return;
-  const set = path.length === 1 ? seen.names : seen.paths;
-  const key = path.length === 1 ? (path[0] as string) : JSON.stringify(path);
-  if (set.has(key))
+class Seen {
+  private names: string[] = [];
+  private paths: string[] = [];
+  private nameSet: Set<string> | undefined;
+  private pathSet: Set<string> | undefined;
+
+  claim(path: readonly NixAttrKey[]): void {
+    for (const k of path) if (typeof k !== "string") return;
+    const one = path.length === 1;
+    const key = one ? (path[0] as string) : JSON.stringify(path);
+    if (one ? this.add(this.names, key, true) : this.add(this.paths, key, false)) return;
     throw new NixDslError(`attribute ${(path as string[]).join(".")} is defined twice`);
-  set.add(key);
-}
+  }
 
-interface Seen {
-  readonly names: Set<string>;
-  readonly paths: Set<string>;
-}
-
-function lowerBindings(bindings: readonly NixBinding[], inLet: boolean): Item<Binder>[] {
-  const items: Item<Binder>[] = [];
-  const seen: Seen = { names: new Set(), paths: new Set() };
-  for (const b of bindings) {
-    if (b.comment !== undefined && b.comment.length > 0) {
-      b.comment.forEach(checkText);
-      if (b.comment.some((c) => /[\r\n]/.test(c)))
-        throw new NixDslError("a comment line cannot contain a line break");
-      items.push({ t: "comments", lines: b.comment });
+  /** Add `key`; false when it was there already. */
+  private add(list: string[], key: string, names: boolean): boolean {
+    let set = names ? this.nameSet : this.pathSet;
+    if (set === undefined) {
+      if (list.includes(key)) return false;
+      list.push(key);
+      if (list.length <= 16) return true;
+      set = new Set(list);
+      if (names) this.nameSet = set;
+      else this.pathSet = set;
+      return true;
     }
+    const size = set.size;
+    return set.add(key).size > size;
+  }
+}
+
+/**
+ * The bindings of one set or `let`, lowered one at a time as the printer reaches them: the
+ * syntax of a binding lives only while it is laid out, so a large description never exists
+ * twice in memory (and the collector has little to copy).
+ */
+export class BindingsLowering {
+  private readonly seen = new Seen();
+  constructor(private readonly inLet: boolean) {}
+
+  /** The comment lines above `b` (checked), or undefined. */
+  comments(b: NixBinding): readonly string[] | undefined {
+    if (b.comment === undefined || b.comment.length === 0) return undefined;
+    b.comment.forEach(checkText);
+    if (b.comment.some((c) => /[\r\n]/.test(c)))
+      throw new NixDslError("a comment line cannot contain a line break");
+    return b.comment;
+  }
+
+  /** `b` lowered; a name bound twice in the set is an error. */
+  binder(b: NixBinding): Binder {
     if (b.kind === "inherit") {
       if (b.names.length === 0) throw new NixDslError("inherit needs at least one name");
-      for (const name of b.names) claim(seen, [name]);
-      items.push({
-        t: "item",
-        value: {
-          t: "inherit",
-          ...(b.from ? { from: { t: "paren", expr: lower(b.from) } as Term } : {}),
-          names: b.names.map((n) => lowerSel(n)),
-        },
-      });
-      continue;
+      for (const name of b.names) this.seen.claim([name]);
+      const names = b.names.map((n) => lowerSel(n));
+      return b.from
+        ? { t: "inherit", from: { t: "paren", expr: lower(b.from) }, names }
+        : { t: "inherit", names };
     }
     if (b.path.length === 0) throw new NixDslError("a binding needs a name");
-    if (inLet && b.path.some((k) => typeof k !== "string")) {
+    if (this.inLet && b.path.some((k) => typeof k !== "string")) {
       throw new NixDslError("dynamic attribute names are not allowed in let");
     }
-    claim(seen, b.path);
-    items.push({
-      t: "item",
-      value: { t: "assign", sels: b.path.map(lowerSel), expr: lower(b.value) },
-    });
+    this.seen.claim(b.path);
+    return { t: "assign", sels: lowerSels(b.path), expr: lower(b.value) };
   }
-  return items;
+}
+
+/** Does a set of these bindings print as a single `inherit` (no comment)? */
+export function isSingleInherit(bindings: readonly NixBinding[]): boolean {
+  const [only] = bindings;
+  return (
+    bindings.length === 1 &&
+    only!.kind === "inherit" &&
+    (only!.comment === undefined || only!.comment.length === 0)
+  );
 }
 
 function lowerParam(p: NixParam): Param {
@@ -393,16 +445,23 @@ function normaliseParts(parts: readonly RawPart[]): RawPart[] {
 
 /** Split into lines of parts on the newlines of the text parts. */
 function splitLines(parts: readonly RawPart[]): RawPart[][] {
-  const lines: RawPart[][] = [[]];
+  let line: RawPart[] = [];
+  const lines: RawPart[][] = [line];
   for (const p of parts) {
     if (typeof p !== "string") {
-      lines[lines.length - 1]!.push(p);
+      line.push(p);
       continue;
     }
-    p.split("\n").forEach((chunk, i) => {
-      if (i > 0) lines.push([]);
-      if (chunk !== "") lines[lines.length - 1]!.push(chunk);
-    });
+    let from = 0;
+    for (;;) {
+      const nl = p.indexOf("\n", from);
+      const chunk = nl < 0 ? p.slice(from) : p.slice(from, nl);
+      if (chunk !== "") line.push(chunk);
+      if (nl < 0) break;
+      line = [];
+      lines.push(line);
+      from = nl + 1;
+    }
   }
   return lines;
 }
@@ -431,6 +490,15 @@ function indentedFits(lines: readonly RawPart[][], all: readonly RawPart[]): boo
 }
 
 function lowerString(parts: readonly RawPart[], forceSimple = false): Term {
+  const only = parts[0];
+  if (parts.length === 1 && typeof only === "string" && !only.includes("\n")) {
+    // The common case: one line of text, no interpolation.
+    checkText(only);
+    return {
+      t: "sstring",
+      line: only === "" ? [] : [{ t: "text", text: escapeDoubleQuoted(only, false) }],
+    };
+  }
   const ps = normaliseParts(parts);
   const lines = splitLines(ps);
   if (!forceSimple && indentedFits(lines, ps)) {
