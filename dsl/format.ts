@@ -324,9 +324,7 @@ function groupExpr(e: Expr, kind: GroupKind = Regular): void {
 
 function parenInner(e: Expr): void {
   if (isAbsorbableExpr(e)) {
-    open();
-    absorbExpr(false, e);
-    close();
+    groupAbsorbed(false, e);
   } else if (e.t === "app") {
     prettyApp(true, NONE, true, e.f, e.a);
   } else if (e.t === "term" && e.term.t === "select") {
@@ -560,13 +558,30 @@ function absorbExpr(wide: boolean, e: Expr): void {
   } else prettyExpr(e);
 }
 
+/** Is `absorbExpr wide e` one regular group (see {@link isGroupExpr})? */
+function isGroupAbsorbed(e: Expr): boolean {
+  // `pretty` (not `prettyTermP`) of a term: a list is not grouped there.
+  if (e.t === "term" && isAbsorbable(e.term)) return e.term.t === "istring" || e.term.t === "paren";
+  if (e.t === "with" && e.body.t === "term" && isAbsorbable(e.body.term)) return true;
+  return isGroupExpr(e);
+}
+
+/** `group (absorbExpr wide e)`. */
+function groupAbsorbed(wide: boolean, e: Expr): void {
+  if (isGroupAbsorbed(e)) {
+    absorbExpr(wide, e);
+    return;
+  }
+  open();
+  absorbExpr(wide, e);
+  close();
+}
+
 /** `hardspace <> group (absorbExpr wide e)`, nested. */
 function spacedAbsorbed(wide: boolean, e: Expr): void {
   nestIn();
   sp(Sp.Hardspace);
-  open();
-  absorbExpr(wide, e);
-  close();
+  groupAbsorbed(wide, e);
   nestOut();
 }
 

@@ -88,7 +88,7 @@ function fits(cap: number, from: number, to: number, skip: number, collect: bool
     if (pending >= 0) {
       if (pending >= Sp.Hardline) return false;
       if (pending === Sp.Softspace || pending === Sp.Space || pending === Sp.Hardspace) {
-        if (collect) out.push(" ");
+        if (collect) out[on++] = " ";
         w += 1;
         c -= 1;
         if (c < 0) return false;
@@ -99,16 +99,16 @@ function fits(cap: number, from: number, to: number, skip: number, collect: bool
       w += ta[i]!;
       c -= ta[i]!;
       if (c < 0) return false;
-      if (collect) out.push(ts[i]!);
+      if (collect) out[on++] = ts[i]!;
     } else if (o === COMMENT) {
       w += ta[i]!;
-      if (collect) out.push(ts[i]!);
+      if (collect) out[on++] = ts[i]!;
     }
   }
   if (pending >= 0) {
     if (pending >= Sp.Hardline) return false;
     if (pending === Sp.Softspace || pending === Sp.Space || pending === Sp.Hardspace) {
-      if (collect) out.push(" ");
+      if (collect) out[on++] = " ";
       w += 1;
       c -= 1;
       if (c < 0) return false;
@@ -238,7 +238,9 @@ function firstLineFits(
 // ---------------------------------------------------------------------------------------------
 // Output
 
+/** The output so far: pieces `[0, on)` of `out` (kept between layouts: no regrowing). */
 const out: string[] = [];
+let on = 0;
 let cc = 0;
 /** The indentation stack, as parallel arrays: columns and nesting level; never empty. */
 let indCols: number[] = [0];
@@ -258,10 +260,10 @@ function spaces(k: number): string {
 
 function putText(nl: number, off: number, t: string, w: number): void {
   if (cc === 0) {
-    out.push("");
-    indent(nl, off, out.length - 1);
+    out[on++] = "";
+    indent(nl, off, on - 1);
   } else enterLevel(nl);
-  out.push(t);
+  out[on++] = t;
   cc += w;
 }
 
@@ -293,7 +295,7 @@ function enterLevel(nl: number): void {
 
 function putNL(k: number): void {
   cc = 0;
-  out.push(k === 1 ? "\n" : "\n".repeat(k));
+  out[on++] = k === 1 ? "\n" : "\n".repeat(k);
 }
 
 /** The first text in `[from, to)`, or -1. */
@@ -312,16 +314,16 @@ function goGroup(
   rest: Rest | null,
 ): boolean {
   if (from >= to) return true;
-  const saved = out.length;
+  const saved = on;
   if (cc === 0) {
     // At the start of a line, a leading spacing (the group's, or its first group's) is dropped.
     let start = from;
     let skip = -1;
     if (op[from] === SPACING) start = from + 1;
     else if (op[from] === OPEN && op[from + 1] === SPACING) skip = from + 1;
-    out.push(""); // the indentation, once the line is known to fit
+    out[on++] = ""; // the indentation, once the line is known to fit
     if (!fitsBefore(width, g, start, to, skip, j, jTo, rest, true)) {
-      out.length = saved;
+      on = saved;
       return false;
     }
     const t = firstText(start, to);
@@ -330,7 +332,7 @@ function goGroup(
     return true;
   }
   if (!fitsBefore(width - cc, g, from, to, -1, j, jTo, rest, true)) {
-    out.length = saved;
+    on = saved;
     return false;
   }
   cc += fitsW;
@@ -376,7 +378,7 @@ function spacing(s: number, j: number, to: number, rest: Rest | null): void {
       putNL(1);
       break;
     case Sp.Hardspace:
-      out.push(" ");
+      out[on++] = " ";
       cc += 1;
       break;
     case Sp.Emptyline:
@@ -387,7 +389,7 @@ function spacing(s: number, j: number, to: number, rest: Rest | null): void {
       break;
     case Sp.Softspace:
       if (firstLineFits(width - cc - 1, width, j, to, rest)) {
-        out.push(" ");
+        out[on++] = " ";
         cc += 1;
       } else putNL(1);
       break;
@@ -517,7 +519,7 @@ function tryPriority(
   const savedCC = cc;
   const savedCols = indCols.slice();
   const savedLevels = indLevels.slice();
-  const savedOut = out.length;
+  const savedOut = on;
   if (goGroup(-1, pre, post, prio, prioEnd, { j: post, to: compact, next: rest })) {
     go(prio, prioEnd, { j: compact, to: compactEnd, next: rest });
     if (goGroup(-1, post, compact, rest.j, rest.to, rest.next)) return true;
@@ -525,7 +527,7 @@ function tryPriority(
   cc = savedCC;
   indCols = savedCols;
   indLevels = savedLevels;
-  out.length = savedOut;
+  on = savedOut;
   return false;
 }
 
@@ -539,12 +541,12 @@ export function layout(doc: Tokens, w = 100, indent = 2): string {
   top = doc.length;
   width = w;
   indentWidth = indent;
-  out.length = 0;
+  on = 0;
   cc = 0;
   indCols = [0];
   indLevels = [0];
   go(0, doc.length, null);
+  out.length = on;
   const text = out.join("");
-  out.length = 0;
   return text;
 }
