@@ -473,7 +473,8 @@ function splitLines(parts: readonly RawPart[]): RawPart[][] {
  */
 function indentedFits(lines: readonly RawPart[][], all: readonly RawPart[]): boolean {
   if (lines.length < 2) return false;
-  if (all.some((p) => typeof p === "string" && /[\t\r]/.test(p))) return false;
+  for (const p of all)
+    if (typeof p === "string" && (p.includes("\t") || p.includes("\r"))) return false;
   let minIndent = Infinity;
   let anyContent = false;
   for (const line of lines) {
@@ -481,12 +482,19 @@ function indentedFits(lines: readonly RawPart[][], all: readonly RawPart[]): boo
     anyContent = true;
     const first = line[0]!;
     const last = line[line.length - 1]!;
-    if (typeof last === "string" && / $/.test(last)) return false;
-    if (line.length === 1 && typeof first === "string" && /^ *$/.test(first)) return false;
-    const indent = typeof first === "string" ? /^ */.exec(first)![0].length : 0;
-    minIndent = Math.min(minIndent, indent);
+    if (typeof last === "string" && last.endsWith(" ")) return false;
+    const indent = typeof first === "string" ? leadingBlanks(first) : 0;
+    if (line.length === 1 && typeof first === "string" && indent === first.length) return false;
+    if (indent < minIndent) minIndent = indent;
   }
   return anyContent && minIndent === 0;
+}
+
+/** The number of spaces `t` starts with. */
+function leadingBlanks(t: string): number {
+  let i = 0;
+  while (i < t.length && t.charCodeAt(i) === 32) i++;
+  return i;
 }
 
 function lowerString(parts: readonly RawPart[], forceSimple = false): Term {
