@@ -7,7 +7,6 @@ import {
   DEFAULT_SHUTDOWN_TIMEOUT,
   DISK_SERIAL,
   type ResolvedGuest,
-  type ResolvedNetwork,
   type ResolvedNic,
   RUNTIME_ROOT,
 } from "../model.ts";
@@ -23,7 +22,7 @@ import { resolveShares } from "./shares.ts";
 import { guestFirmware } from "./firmware.ts";
 import { IPV4, staticIPv4 } from "./ipv4.ts";
 import { resolvePassthrough } from "./passthrough.ts";
-import { resolveNics } from "./networks.ts";
+import { type DeclaredLease, type KnownNetwork, resolveNics } from "./networks.ts";
 import { stateVersion, stateVersionMissing } from "./state-version.ts";
 import type { Identities } from "./unique.ts";
 import { hostnameProblem, ifname, sshKeys } from "./values.ts";
@@ -80,12 +79,14 @@ export interface GuestContext {
   readonly stateVersionGiven: boolean;
   /** Where the guest records its name, tap, MAC and display for the uniqueness checks. */
   readonly ids: Identities;
-  /** The host's networks, undefined when they had problems (NICs' networks are then not checked). */
-  readonly networks: readonly ResolvedNetwork[] | undefined;
+  /** What is known of the host's networks, right or wrong, for the checks of the guest's NICs. */
+  readonly networks: readonly KnownNetwork[];
   /** The names of the host's networks as given, right or wrong. */
   readonly networkNames: readonly string[];
   /** Where each resolved NIC was declared, for problems found once all guests are known. */
   readonly nicPaths: Map<ResolvedNic, string>;
+  /** Where the NICs' fixed addresses are recorded, whatever else is wrong with their guests. */
+  readonly leases: DeclaredLease[];
 }
 
 /**
@@ -150,6 +151,7 @@ export function resolveGuest(
       path,
       networks: ctx.networks,
       networkNames: ctx.networkNames,
+      leases: ctx.leases,
       tap: { given: g.tap !== undefined, value: tap },
       mac: { given: g.mac !== undefined, value: mac },
     },

@@ -12,7 +12,7 @@ import type { HostSpec } from "../spec.ts";
 import { type GuestContext, resolveGuest } from "./guest.ts";
 import { resolveLan } from "./lan.ts";
 import { resolveIommu } from "./passthrough.ts";
-import { assignLeases, resolveNetworks } from "./networks.ts";
+import { type DeclaredLease, assignLeases, checkLeases, resolveNetworks } from "./networks.ts";
 import { stateVersion } from "./state-version.ts";
 import type { Identities } from "./unique.ts";
 import { hostnameProblem, sshKeys } from "./values.ts";
@@ -92,6 +92,7 @@ export function resolveHost(
 
   let guests: ResolvedGuest[] = [];
   const nicPaths = new Map<ResolvedNic, string>();
+  const leases: DeclaredLease[] = [];
   const guestsPath = `${path}.guests`;
   if (h.guests === undefined)
     p.add(guestsPath, "is missing; describe the host's guests (it may be {})");
@@ -107,21 +108,26 @@ export function resolveHost(
       stateVersion: hostStateVersion,
       stateVersionGiven: h.stateVersion !== undefined,
       ids,
-      networks,
+      networks: networks.known,
       networkNames: isPlainObject(h.networks) ? Object.keys(h.networks) : [],
       nicPaths,
+      leases,
     };
     for (const [guestName, g] of Object.entries(h.guests)) {
       const guest = resolveGuest(ctx, guestName, g);
       if (guest !== undefined) guests.push(guest);
     }
   }
+  checkLeases(p, leases);
   if (lan !== undefined) {
-    ids.hosts.push({ name, lan, bridges: (networks ?? []).map((n) => n.bridge) });
+    // Every valid bridge, so that a tap that is one is reported whatever else is wrong.
+    const bridges = networks.known.flatMap((n) => (n.bridge === undefined ? [] : [n.bridge]));
+    ids.hosts.push({ name, lan, bridges });
   }
-  if (p.list.length > before || lan === undefined || networks === undefined) return undefined;
-  const leased = assignLeases(p, networks, guests, nicPaths);
+  const resolved = networks.resolved;
+  if (p.list.length > before || lan === undefined || resolved === undefined) return undefined;
+  const leased = assignLeases(p, resolved, guests, nicPaths);
   if (leased === undefined) return undefined;
   guests = leased;
-  return { name, system, lan, networks, stateDir, ...(iommu ? { iommu } : {}), guests };
+  return { name, system, lan, networks: resolved, stateDir, ...(iommu ? { iommu } : {}), guests };
 }

@@ -22,6 +22,8 @@ import { ifname } from "./values.ts";
 export const HOST_ONLY_FIELDS = fieldList<HostOnlyNetworkSpec>()(["kind", "bridge", "address"]);
 /** The fields of a NAT network. */
 export const NAT_FIELDS = fieldList<NatNetworkSpec>()(["kind", "bridge", "subnet"]);
+/** The fields of a network whose kind is missing or wrong: those of either kind. */
+const ANY_NETWORK_FIELDS = [...new Set([...HOST_ONLY_FIELDS, ...NAT_FIELDS])];
 /** The fields of a guest's NIC. */
 export const NIC_FIELDS = fieldList<NicSpec>()(["network", "tap", "mac", "ipv4"]);
 
@@ -74,28 +76,50 @@ function privateProblem(value: string, range: readonly [number, number]): string
   return `${show(value)} is not inside a private range (${PRIVATE.map((r) => r[2]).join(", ")}); a network of the host's must not shadow addresses of the internet`;
 }
 
-/** A network with its path and address block, for the overlap checks. */
+/**
+ * What is known of one of the host's networks whatever else is wrong with it, so that the checks
+ * that need only part of it (its bridge, its kind, a valid subnet) still run.
+ */
+export interface KnownNetwork {
+  readonly name: string;
+  /** Undefined when the kind is missing or wrong. */
+  readonly kind: ResolvedNetwork["kind"] | undefined;
+  /** Undefined when missing or not a valid interface name. */
+  readonly bridge: string | undefined;
+  /** A NAT network's subnet, only when it has no problem of its own. */
+  readonly subnet: ResolvedNetwork["subnet"];
+}
+
+/** The host's networks: resolved when none has a problem, and what is known of each either way. */
+export interface HostNetworks {
+  readonly resolved: ResolvedNetwork[] | undefined;
+  readonly known: readonly KnownNetwork[];
+}
+
+/** A network with its path and, when its subnet or address is valid, its address block. */
 interface Placed {
-  readonly network: ResolvedNetwork;
+  readonly known: KnownNetwork;
   readonly path: string;
   readonly range?: readonly [number, number];
+  /** Set when the network has no problem of its own. */
+  readonly network?: ResolvedNetwork;
 }
 
 /**
- * The host's networks (`value` is its `networks` field), or undefined after reporting. Checks
- * names, kinds, bridges (interface names, unique, not the LAN's NIC or bridge) and address blocks
- * (private, not overlapping each other or the LAN's static addresses).
+ * The host's networks (`value` is its `networks` field). Checks names, kinds, bridges (interface
+ * names, unique, not the LAN's NIC or bridge) and address blocks (private, not overlapping each
+ * other or the LAN's static addresses); each check runs whatever is wrong with the other fields.
  */
 export function resolveNetworks(
   p: Problems,
   value: unknown,
   path: string,
   lan: ResolvedHost["lan"] | undefined,
-): ResolvedNetwork[] | undefined {
-  if (value === undefined) return [];
+): HostNetworks {
+  if (value === undefined) return { resolved: [], known: [] };
   if (!isPlainObject(value)) {
     p.add(path, "must be an object of networks by name");
-    return undefined;
+    return { resolved: undefined, known: [] };
   }
   const before = p.list.length;
   const placed: Placed[] = [];
@@ -106,11 +130,11 @@ export function resolveNetworks(
     } else if (!HOSTNAME.test(name)) {
       p.add(at, `${show(name)} is not a valid network name: use a lowercase DNS label`);
     }
-    const n = network(p, raw, at, name);
-    if (n !== undefined) placed.push(n);
+    placed.push(network(p, raw, at, name));
   }
   const bridges = new Map<string, string>();
-  for (const { network: n, path: at } of placed) {
+  for (const { known: n, path: at } of placed) {
+    if (n.bridge === undefined) continue;
     const other = bridges.get(n.bridge);
     if (other !== undefined) {
       p.add(`${at}.bridge`, `${show(n.bridge)} is already the bridge of network ${other}`);
@@ -131,118 +155,140 @@ export function resolveNetworks(
         }));
   placed.forEach((a, i) => {
     if (a.range === undefined) return;
-    const field = `${a.path}.${a.network.kind === "nat" ? "subnet" : "address"}`;
+    const field = `${a.path}.${a.known.kind === "nat" ? "subnet" : "address"}`;
     for (const b of placed.slice(0, i)) {
       if (b.range !== undefined && overlap(a.range, b.range)) {
-        p.add(field, `overlaps the addresses of network ${b.network.name}`);
+        p.add(field, `overlaps the addresses of network ${b.known.name}`);
       }
     }
     for (const l of lanBlocks) {
       if (overlap(a.range, l.range)) p.add(field, `overlaps the LAN's static address ${l.text}`);
     }
   });
-  if (p.list.length > before) return undefined;
-  return placed.map((x) => x.network);
+  const known = placed.map((x) => x.known);
+  if (p.list.length > before) return { resolved: undefined, known };
+  return { resolved: placed.map((x) => x.network!), known };
 }
 
 function overlap(a: readonly [number, number], b: readonly [number, number]): boolean {
   return a[0] <= b[1] && b[0] <= a[1];
 }
 
-/** One network, or undefined after reporting. */
-function network(p: Problems, raw: unknown, at: string, name: string): Placed | undefined {
+/** A valid subnet or address and its block. */
+interface Block {
+  readonly cidr: { address: string; prefixLength: number };
+  readonly range: readonly [number, number];
+}
+
+/**
+ * A NAT network's `subnet`: a private block given by its network address. Host bits and a
+ * public block are independent mistakes, so both are reported.
+ */
+function subnetField(p: Problems, value: unknown, at: string): Block | undefined {
+  if (value === undefined) {
+    p.add(at, 'is missing; give a private IPv4 subnet such as "10.77.0.0/24"');
+    return undefined;
+  }
+  const s = string(p, value, at);
+  if (s === undefined) return undefined;
+  const c = cidr(s, 8, 30);
+  if (typeof c === "string") {
+    p.add(at, c);
+    return undefined;
+  }
+  const range = block(c.address, c.prefixLength);
+  let ok = true;
+  if (ip(c.address) !== range[0]) {
+    p.add(at, `${show(s)} has host bits set; the subnet is ${quad(range[0])}/${c.prefixLength}`);
+    ok = false;
+  }
+  const why = privateProblem(s, range);
+  if (why) p.add(at, why);
+  return ok && !why ? { cidr: c, range } : undefined;
+}
+
+/** A host-only network's `address`: the host's, inside a private block, neither of its ends. */
+function addressField(p: Problems, value: unknown, at: string): Block | undefined {
+  const s = string(p, value, at);
+  if (s === undefined) return undefined;
+  const c = cidr(s, 8, 30);
+  if (typeof c === "string") {
+    p.add(at, c);
+    return undefined;
+  }
+  const range = block(c.address, c.prefixLength);
+  const n = ip(c.address);
+  let ok = true;
+  if (n === range[0] || n === range[1]) {
+    p.add(
+      at,
+      `${show(s)} is the ${n === range[0] ? "network" : "broadcast"} address of its subnet; give the host an address inside it such as ${quad(range[0] + 1)}/${c.prefixLength}`,
+    );
+    ok = false;
+  }
+  const why = privateProblem(s, range);
+  if (why) p.add(at, why);
+  return ok && !why ? { cidr: c, range } : undefined;
+}
+
+/** One network with what is known of it; `network` is set when it has no problem. */
+function network(p: Problems, raw: unknown, at: string, name: string): Placed {
+  const unknown: Placed = {
+    known: { name, kind: undefined, bridge: undefined, subnet: undefined },
+    path: at,
+  };
   if (!isPlainObject(raw)) {
     p.add(at, 'must be an object such as { kind: "nat", bridge: "vnat0", subnet: "10.77.0.0/24" }');
-    return undefined;
+    return unknown;
   }
-  const kind = raw.kind;
-  if (kind === undefined || !(KINDS as readonly unknown[]).includes(kind)) {
+  const before = p.list.length;
+  const given = raw.kind;
+  const kind = (KINDS as readonly unknown[]).includes(given)
+    ? (given as (typeof KINDS)[number])
+    : undefined;
+  if (kind === undefined) {
     p.add(
       `${at}.kind`,
-      kind === undefined
+      given === undefined
         ? `is missing; give one of ${KINDS.join(", ")}`
-        : `${show(kind)} is not one of ${KINDS.join(", ")}`,
+        : `${show(given)} is not one of ${KINDS.join(", ")}`,
     );
-    return undefined;
   }
-  const o = object(p, raw, at, kind === "nat" ? NAT_FIELDS : HOST_ONLY_FIELDS);
-  if (o === undefined) return undefined;
+  // Without a kind, only fields that neither kind has are unknown.
+  const fields =
+    kind === "nat" ? NAT_FIELDS : kind === "hostOnly" ? HOST_ONLY_FIELDS : ANY_NETWORK_FIELDS;
+  const o = object(p, raw, at, fields) as {
+    readonly bridge?: unknown;
+    readonly subnet?: unknown;
+    readonly address?: unknown;
+  };
+  // Both kinds need a bridge, so it is checked whatever the kind.
   const bridge =
     o.bridge === undefined
       ? (p.add(`${at}.bridge`, 'is missing; name the bridge to create, e.g. "vnat0"'), undefined)
       : ifname(p, o.bridge, `${at}.bridge`, "bridge");
-  if (kind === "nat") {
-    const nat = o as { readonly subnet?: unknown };
-    if (nat.subnet === undefined) {
-      p.add(`${at}.subnet`, 'is missing; give a private IPv4 subnet such as "10.77.0.0/24"');
-      return undefined;
-    }
-    const s = string(p, nat.subnet, `${at}.subnet`);
-    if (s === undefined) return undefined;
-    const c = cidr(s, 8, 30);
-    if (typeof c === "string") {
-      p.add(`${at}.subnet`, c);
-      return undefined;
-    }
-    const range = block(c.address, c.prefixLength);
-    if (ip(c.address) !== range[0]) {
-      p.add(
-        `${at}.subnet`,
-        `${show(s)} has host bits set; the subnet is ${quad(range[0])}/${c.prefixLength}`,
-      );
-      return undefined;
-    }
-    const why = privateProblem(s, range);
-    if (why) {
-      p.add(`${at}.subnet`, why);
-      return undefined;
-    }
-    if (bridge === undefined) return undefined;
-    return {
-      network: {
-        name,
-        kind,
-        bridge,
-        address: { address: quad(range[0] + 1), prefixLength: c.prefixLength },
-        subnet: c,
-      },
-      path: at,
-      range,
-    };
+  if (kind === undefined) {
+    // Each of these fields belongs to one kind, so its value is checked by that kind's rules;
+    // the overlap checks wait for a valid kind.
+    if (o.subnet !== undefined) subnetField(p, o.subnet, `${at}.subnet`);
+    if (o.address !== undefined) addressField(p, o.address, `${at}.address`);
+    return { ...unknown, known: { ...unknown.known, bridge } };
   }
-  const hostOnly = o as { readonly address?: unknown };
-  let address: { address: string; prefixLength: number } | undefined;
-  let range: readonly [number, number] | undefined;
-  if (hostOnly.address !== undefined) {
-    const s = string(p, hostOnly.address, `${at}.address`);
-    if (s === undefined) return undefined;
-    const c = cidr(s, 8, 30);
-    if (typeof c === "string") {
-      p.add(`${at}.address`, c);
-      return undefined;
-    }
-    range = block(c.address, c.prefixLength);
-    const n = ip(c.address);
-    if (n === range[0] || n === range[1]) {
-      p.add(
-        `${at}.address`,
-        `${show(s)} is the ${n === range[0] ? "network" : "broadcast"} address of its subnet; give the host an address inside it such as ${quad(range[0] + 1)}/${c.prefixLength}`,
-      );
-      return undefined;
-    }
-    const why = privateProblem(s, range);
-    if (why) {
-      p.add(`${at}.address`, why);
-      return undefined;
-    }
-    address = c;
+  const b =
+    kind === "nat"
+      ? subnetField(p, o.subnet, `${at}.subnet`)
+      : o.address === undefined
+        ? undefined
+        : addressField(p, o.address, `${at}.address`);
+  const known: KnownNetwork = { name, kind, bridge, subnet: kind === "nat" ? b?.cidr : undefined };
+  const placed: Placed = { known, path: at, ...(b ? { range: b.range } : {}) };
+  if (p.list.length > before || bridge === undefined) return placed;
+  if (kind === "hostOnly") {
+    return { ...placed, network: { name, kind, bridge, ...(b ? { address: b.cidr } : {}) } };
   }
-  if (bridge === undefined) return undefined;
-  return {
-    network: { name, kind: "hostOnly", bridge, ...(address ? { address } : {}) },
-    path: at,
-    ...(range ? { range } : {}),
-  };
+  if (b === undefined) return placed;
+  const address = { address: quad(b.range[0] + 1), prefixLength: b.cidr.prefixLength };
+  return { ...placed, network: { name, kind, bridge, address, subnet: b.cidr } };
 }
 
 /** A guest's NIC as validated, before its lease is assigned. */
@@ -275,13 +321,24 @@ export interface NicContext {
   readonly guest: string;
   /** The guest's path. */
   readonly path: string;
-  /** The host's networks (undefined when they were wrong). */
-  readonly networks: readonly ResolvedNetwork[] | undefined;
+  /** What is known of the host's networks, right or wrong. */
+  readonly networks: readonly KnownNetwork[];
   /** The names of the host's networks as given, right or wrong. */
   readonly networkNames: readonly string[];
   /** The guest's own `tap` and `mac` fields, as resolved (the first NIC's). */
   readonly tap: { readonly given: boolean; readonly value: string | undefined };
   readonly mac: { readonly given: boolean; readonly value: string | undefined };
+  /** Where the fixed addresses asked for on NAT networks are recorded, for {@link checkLeases}. */
+  readonly leases: DeclaredLease[];
+}
+
+/** A fixed address a NIC asks for on a NAT network, with no problem of its own. */
+export interface DeclaredLease {
+  readonly guest: string;
+  /** The NIC's path. */
+  readonly path: string;
+  readonly network: string;
+  readonly ipv4: string;
 }
 
 /**
@@ -307,7 +364,8 @@ export function resolveNics(ctx: NicContext, value: unknown): NicDraft[] {
     let network: string | undefined;
     if (o.network === undefined) p.add(`${at}.network`, `is missing; give "lan" or a network name`);
     else network = string(p, o.network, `${at}.network`);
-    const net = ctx.networks?.find((n) => n.name === network);
+    // "lan" is the bridged LAN even when a network is wrongly called so.
+    const net = network === LAN_NETWORK ? undefined : ctx.networks.find((n) => n.name === network);
     if (network !== undefined && network !== LAN_NETWORK && !ctx.networkNames.includes(network)) {
       const known = [LAN_NETWORK, ...ctx.networkNames.filter((n) => n !== LAN_NETWORK)].join(", ");
       p.add(`${at}.network`, `${show(network)} is not a network of this host (${known})`);
@@ -316,22 +374,30 @@ export function resolveNics(ctx: NicContext, value: unknown): NicDraft[] {
     const mac = nicMac(ctx, o.mac, at, i);
     let ipv4: string | undefined;
     if (o.ipv4 !== undefined) {
-      const a = string(p, o.ipv4, `${at}.ipv4`);
-      if (a !== undefined && !IPV4.test(a)) {
-        p.add(`${at}.ipv4`, `${show(a)} is not an IPv4 address such as 10.77.0.10`);
-      } else if (a !== undefined && net !== undefined && net.kind !== "nat") {
-        p.add(
-          `${at}.ipv4`,
-          `network ${net.name} is host-only and serves no DHCP; set the guest's address in its own configuration`,
-        );
-      } else if (a !== undefined && network === LAN_NETWORK) {
+      // A network that serves no leases makes the value moot, so that is said first; whether the
+      // address lies inside the subnet is asked only of a valid subnet.
+      if (network === LAN_NETWORK) {
         p.add(
           `${at}.ipv4`,
           "the LAN's addresses come from the LAN's DHCP server; use the guest's ipv4 field for a static one",
         );
-      } else if (a !== undefined && net?.subnet !== undefined) {
-        ipv4 = leaseProblem(p, `${at}.ipv4`, a, net) ? undefined : a;
+      } else if (net?.kind === "hostOnly") {
+        p.add(
+          `${at}.ipv4`,
+          `network ${net.name} is host-only and serves no DHCP; set the guest's address in its own configuration`,
+        );
+      } else {
+        const a = string(p, o.ipv4, `${at}.ipv4`);
+        if (a !== undefined && !IPV4.test(a)) {
+          p.add(`${at}.ipv4`, `${show(a)} is not an IPv4 address such as 10.77.0.10`);
+        } else if (a !== undefined) {
+          ipv4 =
+            net?.subnet && leaseProblem(p, `${at}.ipv4`, a, net.name, net.subnet) ? undefined : a;
+        }
       }
+    }
+    if (ipv4 !== undefined && network !== undefined && net?.kind === "nat") {
+      ctx.leases.push({ guest: ctx.guest, path: at, network, ipv4 });
     }
     if (network === undefined) return [];
     return [{ path: at, network, tap, mac, ...(ipv4 === undefined ? {} : { ipv4 }) }];
@@ -339,16 +405,22 @@ export function resolveNics(ctx: NicContext, value: unknown): NicDraft[] {
 }
 
 /** Reports why `a` cannot be a lease of `net` (outside, the network or broadcast, the host's). */
-function leaseProblem(p: Problems, at: string, a: string, net: ResolvedNetwork): boolean {
-  const { address, prefixLength } = net.subnet!;
+function leaseProblem(
+  p: Problems,
+  at: string,
+  a: string,
+  name: string,
+  subnet: NonNullable<ResolvedNetwork["subnet"]>,
+): boolean {
+  const { address, prefixLength } = subnet;
   const [first, last] = block(address, prefixLength);
   const n = ip(a);
   if (n < first || n > last) {
-    p.add(at, `${a} is not inside network ${net.name}'s subnet ${address}/${prefixLength}`);
+    p.add(at, `${a} is not inside network ${name}'s subnet ${address}/${prefixLength}`);
   } else if (n === first || n === last) {
-    p.add(at, `${a} is the ${n === first ? "network" : "broadcast"} address of ${net.name}`);
+    p.add(at, `${a} is the ${n === first ? "network" : "broadcast"} address of ${name}`);
   } else if (n === first + 1) {
-    p.add(at, `${a} is the host's own address on ${net.name}`);
+    p.add(at, `${a} is the host's own address on ${name}`);
   } else return false;
   return true;
 }
@@ -388,10 +460,25 @@ export interface PlacedNic {
 }
 
 /**
- * Fixed leases on the host's NAT networks: declared addresses must be unique; every other NIC on
- * a NAT network gets one from its subnet, picked from a hash of the guest's name and NIC number
- * (the next free one after a clash), in the order of guest names, so builds agree. Returns the
- * guests with their leases, or undefined after reporting.
+ * The fixed addresses asked for on each NAT network must be unique. Needs no valid subnet, so it
+ * runs whatever else is wrong with the host, its networks or its guests.
+ */
+export function checkLeases(p: Problems, leases: readonly DeclaredLease[]): void {
+  const owners = new Map<string, string>();
+  for (const l of leases) {
+    const key = `${l.network}/${l.ipv4}`;
+    const owner = owners.get(key);
+    if (owner !== undefined)
+      p.add(`${l.path}.ipv4`, `${l.ipv4} is already the address of ${owner}`);
+    else owners.set(key, `guest ${l.guest}`);
+  }
+}
+
+/**
+ * Fixed leases on the host's NAT networks (declared ones are unique, see {@link checkLeases}):
+ * every other NIC on a NAT network gets one from its subnet, picked from a hash of the guest's
+ * name and NIC number (the next free one after a clash), in the order of guest names, so builds
+ * agree. Returns the guests with their leases, or undefined after reporting.
  */
 export function assignLeases(
   p: Problems,
@@ -404,16 +491,12 @@ export function assignLeases(
   for (const net of networks) {
     if (net.subnet === undefined) continue;
     const [first, last] = block(net.subnet.address, net.subnet.prefixLength);
-    const taken = new Map<number, string>([[first + 1, "the host"]]);
+    const taken = new Set<number>([first + 1]);
     const on = guests.flatMap((g) =>
       g.nics.flatMap((nic, i) => (nic.network === net.name ? [{ g, nic, i }] : [])),
     );
-    for (const { g, nic } of on) {
-      if (nic.ipv4 === undefined) continue;
-      const owner = taken.get(ip(nic.ipv4));
-      const at = `${paths.get(nic) ?? g.name}.ipv4`;
-      if (owner !== undefined) p.add(at, `${nic.ipv4} is already the address of ${owner}`);
-      else taken.set(ip(nic.ipv4), `guest ${g.name}`);
+    for (const { nic } of on) {
+      if (nic.ipv4 !== undefined) taken.add(ip(nic.ipv4));
     }
     const free = last - first - 2;
     const pending = on
@@ -430,7 +513,7 @@ export function assignLeases(
       const h = createHash("sha256").update(`${g.name}/${i}`).digest().readUInt32BE(0);
       let n = first + 2 + (h % free);
       while (taken.has(n)) n = n + 1 > last - 1 ? first + 2 : n + 1;
-      taken.set(n, `guest ${g.name}`);
+      taken.add(n);
       leases.set(nic, quad(n));
     }
   }

@@ -1,7 +1,7 @@
 // Bad input: every kind of network problem at once: a network called lan, a bridge that is the
-// LAN's NIC, a public subnet, host bits, an unknown kind, a field of the other kind, a network
-// address for the host, an uppercase name, a 23-character bridge, an overlap with the LAN's
-// static address, and two networks on one bridge.
+// LAN's NIC, a public subnet, host bits, an unknown kind without a bridge, a field of the other
+// kind, a network address for the host, an uppercase name, a 23-character bridge, an overlap with
+// the LAN's static address, and two networks on one bridge.
 export default {
   hosts: {
     study: {
