@@ -1,7 +1,8 @@
 /**
- * The printer's last step turns its output pieces into one string two ways: through a byte
- * buffer when every character is Latin-1, by joining otherwise. Both must give the same text,
- * whichever character decides it and wherever it is.
+ * The printer keeps its buffers from one print to the next. Its last step turns the output
+ * pieces into one string two ways: through a byte buffer when every character is Latin-1, by
+ * joining otherwise; both must give the same text, whichever character decides it and wherever
+ * it is. A print that fails part-way must leave nothing behind for the next.
  */
 import { describe, expect, it } from "vitest";
 import * as n from "../../dsl/index.ts";
@@ -36,6 +37,20 @@ describe("output text", () => {
       });
     }
   }
+
+  it("a print that fails part-way (bindings are checked as they are laid out) leaves the next one unaffected", () => {
+    // The duplicate is found after the first binding is laid out; the bad name inside a call's
+    // interpolation, while that part is held back raw.
+    expect(() =>
+      n.printFile({ body: n.attrs([n.bind("a", { b: n.lib.f([1, { c: 1 }]) }), n.bind("a", 2)]) }),
+    ).toThrow("attribute a is defined twice");
+    expect(() =>
+      n.printFile({ body: n.attrs([n.bind("x", n.call(n.v("f"), n.nix`${n.v("bad name")}`))]) }),
+    ).toThrow('variable "bad name" is not a Nix identifier');
+    expect(n.printFile({ body: n.attrs({ ok: [1, 2], s: n.nix`a ${n.pkgs.hello} b` }) })).toBe(
+      '{\n  ok = [\n    1\n    2\n  ];\n  s = "a ${pkgs.hello} b";\n}\n',
+    );
+  });
 
   it("a print after a non-Latin-1 one is unaffected by it", () => {
     expect(file(3, 1, "€")).toBe(expected(3, 1, "€"));
