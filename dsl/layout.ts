@@ -540,15 +540,18 @@ let latin1 = Buffer.alloc(1 << 16);
  * of thousands of short pieces; anything else is joined.
  */
 function joinOut(): string {
-  let len = 0;
-  for (let i = 0; i < on; i++) len += out[i]!.length;
-  if (len > latin1.length) latin1 = Buffer.alloc(Math.max(len, latin1.length * 2));
-  const buf = latin1;
+  let buf = latin1;
   let pos = 0;
   for (let i = 0; i < on; i++) {
     const p = out[i]!;
-    for (let k = 0; k < p.length; k++) {
-      const c = p.charCodeAt(k);
+    const k = p.length;
+    if (pos + k > buf.length) {
+      const wider = Buffer.alloc(Math.max(buf.length * 2, pos + k));
+      buf.copy(wider, 0, 0, pos);
+      buf = latin1 = wider;
+    }
+    for (let j = 0; j < k; j++) {
+      const c = p.charCodeAt(j);
       if (c > 0xff) {
         out.length = on;
         return out.join("");
