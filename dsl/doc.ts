@@ -102,20 +102,22 @@ let tc: Int32Array = new Int32Array(1024);
 let ts: string[] = new Array<string>(1024).fill("");
 let n = 0;
 
+/** `x` copied into a new array of `size` (its capacity, grown). */
+export function widen(x: Int32Array, size: number): Int32Array {
+  const y = new Int32Array(size);
+  y.set(x);
+  return y;
+}
+
 function grow(): void {
   const size = op.length * 2;
   const strings = new Array<string>(size).fill("");
   for (let i = 0; i < n; i++) strings[i] = ts[i]!;
   ts = strings;
-  const widen = (x: Int32Array): Int32Array => {
-    const y = new Int32Array(size);
-    y.set(x);
-    return y;
-  };
-  op = widen(op);
-  ta = widen(ta);
-  tb = widen(tb);
-  tc = widen(tc);
+  op = widen(op, size);
+  ta = widen(ta, size);
+  tb = widen(tb, size);
+  tc = widen(tc, size);
 }
 /** The text token a next text of the same kind may merge into, or -1 (see {@link inText}). */
 let mergeAt = -1;

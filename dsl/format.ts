@@ -138,30 +138,20 @@ function renderComments(lines: readonly string[]): void {
   }
 }
 
-/** `[ … ]` of terms lowered already; an empty list stays `[ ]` (nixfmt's `renderList`). */
-function renderListTerms(itemSep: Sp, terms: readonly Term[]): void {
-  const sep = terms.length === 0 ? Sp.Hardspace : Sp.Space;
-  text("[");
-  sp(sep);
-  nestIn();
-  for (let i = 0; i < terms.length; i++) {
-    if (i > 0) sp(itemSep);
-    listItem(terms[i]!);
-  }
-  nestOut();
-  sp(sep);
-  text("]");
-}
+const asTerm = (t: Term): Term => t;
 
-/** `[ … ]`, each item lowered as it is reached. */
-function renderList(itemSep: Sp, items: readonly NixExpr[]): void {
+/**
+ * `[ … ]`, each item made a term by `toTerm` as it is reached (lowered, or lowered already); an
+ * empty list stays `[ ]` (nixfmt's `renderList`).
+ */
+function renderList<T>(itemSep: Sp, items: readonly T[], toTerm: (item: T) => Term): void {
   const sep = items.length === 0 ? Sp.Hardspace : Sp.Space;
   text("[");
   sp(sep);
   nestIn();
   for (let i = 0; i < items.length; i++) {
     if (i > 0) sp(itemSep);
-    listItem(lowerTerm(items[i]!));
+    listItem(toTerm(items[i]!));
   }
   nestOut();
   sp(sep);
@@ -246,7 +236,7 @@ function prettyTerm(t: Term): void {
         text("[");
         sp(Sp.Hardspace);
         text("]");
-      } else renderList(Sp.Hardline, t.items);
+      } else renderList(Sp.Hardline, t.items, lowerTerm);
       return;
     case "set":
       prettySet(false, t);
@@ -667,7 +657,7 @@ function absorbInner(e: Expr): void {
     if (items.length <= 6) {
       const terms = items.map(lowerTerm);
       if (terms.every(isSimpleTerm)) {
-        renderListTerms(Sp.Space, terms);
+        renderList(Sp.Space, terms, asTerm);
         return;
       }
     }

@@ -25,6 +25,7 @@ import {
   Sp,
   type Tokens,
   mergeSpacing,
+  widen,
 } from "./doc.ts";
 
 /** What follows a range being laid out: tokens `[j, to)`, then `next`. */
@@ -45,15 +46,10 @@ let ts: string[] = [];
 function reserve(k: number): void {
   if (top + k <= op.length) return;
   const size = Math.max(op.length * 2, top + k);
-  const widen = (x: Int32Array): Int32Array => {
-    const y = new Int32Array(size);
-    y.set(x);
-    return y;
-  };
-  op = widen(op);
-  ta = widen(ta);
-  tb = widen(tb);
-  tc = widen(tc);
+  op = widen(op, size);
+  ta = widen(ta, size);
+  tb = widen(tb, size);
+  tc = widen(tc, size);
 }
 /** Tokens in use: the document, then the copies of the priority rule in progress. */
 let top = 0;
