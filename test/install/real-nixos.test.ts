@@ -9,18 +9,13 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../support/temp.ts";
 import { toolsPresent } from "../support/tools.ts";
 import { parseExecLine } from "../support/exec-line.ts";
 import { emitFlake, optionValue } from "./support/install-flake.ts";
-import {
-  flakeCheck,
-  lockFlake,
-  nixEvalJson,
-  nixpkgsStorePath,
-  writeHostFlake,
-} from "./support/real-nixpkgs.ts";
+import { fullModuleListNixpkgs, removeBuiltFlakes } from "../nixos/support.ts";
+import { flakeCheck, lockFlake, nixEvalJson, writeHostFlake } from "./support/real-nixpkgs.ts";
 
 const NIXPKGS = process.env.NIXPKGS;
 const KEY =
@@ -39,8 +34,11 @@ describe.runIf(ready)(
     let vms = "";
     const hostFlake = join(dir, "host");
 
+    afterAll(removeBuiltFlakes);
+
     beforeAll(async () => {
-      nixpkgs = nixpkgsStorePath(NIXPKGS!);
+      // NIXPKGS as a flake whose nixosSystem adds the modules a slimmed snapshot leaves unlisted.
+      nixpkgs = fullModuleListNixpkgs();
       mkdirSync(join(dir, "example"));
       vms = await emitFlake(
         join(dir, "example"),

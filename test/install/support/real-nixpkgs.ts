@@ -9,27 +9,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nixEnv } from "../../support/tools.ts";
 
-/** `NIXPKGS` as a store path (`path:` inputs on a store path are not re-imported each time). */
-export function nixpkgsStorePath(nixpkgs: string): string {
-  if (/^\/nix\/store\/[a-z0-9]{32}-[^/]+$/.test(nixpkgs)) return nixpkgs;
-  // Slow once (hashes the tree), then the same store path every time.
-  return execFileSync("nix", ["store", "add-path", "--name", "source", nixpkgs], {
-    env: nixEnv,
-    encoding: "utf8",
-  }).trim();
-}
-
 /**
  * Writes a host flake in `dir` for host `host` of the emitted flake in `vms`: a NixOS system
  * with `vms.nixosModules.<host>` and the few settings a real host has anyway, plus `installer`,
- * the installer's configuration evaluated as the emitted flake's package is.
+ * the installer's configuration evaluated as the emitted flake's package is. `nixpkgs` is a
+ * flake reference (`path:…`).
  */
 export function writeHostFlake(dir: string, vms: string, nixpkgs: string, host: string): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, "flake.nix"),
     `{
-  inputs.nixpkgs.url = "path:${nixpkgs}";
+  inputs.nixpkgs.url = ${JSON.stringify(nixpkgs)};
   inputs.vms.url = "path:${vms}";
   inputs.vms.inputs.nixpkgs.follows = "nixpkgs";
   outputs = { self, nixpkgs, vms }: {
@@ -121,15 +112,7 @@ export function lockFlake(dir: string): void {
 export function flakeCheck(dir: string, nixpkgs: string): string {
   const r = spawnSync(
     "nix",
-    [
-      "flake",
-      "check",
-      "--no-build",
-      "--override-input",
-      "nixpkgs",
-      `path:${nixpkgs}`,
-      `path:${dir}`,
-    ],
+    ["flake", "check", "--no-build", "--override-input", "nixpkgs", nixpkgs, `path:${dir}`],
     { env: nixEnv, encoding: "utf8" },
   );
   if (r.status !== 0) throw new Error(`nix flake check failed:\n${r.stderr}`);
