@@ -390,10 +390,7 @@ export function textOf(kind: number, t: string): void {
 
 /** Write regular text. */
 export function text(t: string): void {
-  if (t === "") return;
-  const w = textWidth(t);
-  if (capDepth > 0) rput(REGULAR, w, dn, doff, t);
-  else textAt(depth, REGULAR, t, w, dn, doff);
+  textOf(REGULAR, t);
 }
 
 /** Write a spacing. */

@@ -10,6 +10,7 @@
 import {
   COMMENT,
   GroupKind,
+  REGULAR,
   Sp,
   TRAILING,
   type Tokens,
@@ -935,7 +936,7 @@ function prettyParam(p: Param): void {
         const def = a.def;
         if (def === undefined) {
           text(a.name);
-          textOf(last ? TRAILING : 0, ",");
+          textOf(last ? TRAILING : REGULAR, ",");
           continue;
         }
         // The last formal's trailing comma is outside its group (nixfmt renders it

@@ -40,10 +40,6 @@ export type Term =
   | { readonly t: "select"; readonly term: Term; readonly sels: readonly Sel[]; readonly or?: Term }
   | { readonly t: "paren"; readonly expr: Expr };
 
-export type Item<T> =
-  | { readonly t: "comments"; readonly lines: readonly string[] }
-  | { readonly t: "item"; readonly value: T };
-
 export type Binder =
   | { readonly t: "assign"; readonly sels: readonly Sel[]; readonly expr: Expr }
   | { readonly t: "inherit"; readonly from?: Term; readonly names: readonly Sel[] };
