@@ -65,6 +65,19 @@ if [ ! -e "$img" ]; then
   exit 1
 fi
 
+# One run per image at a time: two at once would each hold the image open for qemu-img check or
+# info while the other's qemu-img resize needs it to itself, and both would fail. The lock is a
+# flock on the image (QEMU's own image locks are fcntl locks, which do not meet it); a run waits
+# for the one before it, up to five minutes.
+if ! exec {lock}<"$img"; then
+  echo "$me: cannot open $img to lock it (see the message above); the guest is not started" >&2
+  exit 1
+fi
+if ! flock -w 300 "$lock"; then
+  echo "$me: another run of $me has held $img for five minutes; the guest is not started" >&2
+  exit 1
+fi
+
 # A damaged image (truncated, a broken header or tables) must not boot: QEMU would go on writing
 # into it. qemu-img check only reads (no -r: this never repairs; a repair is the admin's call,
 # on a copy). Its status: 0 clean, 3 only leaked clusters (space lost by a QEMU killed while it
