@@ -1,14 +1,19 @@
 /**
  * Benchmark of the dsl printer (AST → canonical Nix text): an attribute set of many bindings,
- * and a NixOS module of many systemd-service-like sets, each at 1× and 10× size.
+ * and a NixOS module of many systemd-service-like sets, each at 1× and 10× size, each workload
+ * in a process of its own.
  *
  * Reports per workload: median print time (after warm-up, no forced collection between runs),
  * output size and MB/s, the heap growth across one print from a collected heap (a lower bound
- * of the print's peak allocation) and the process's peak RSS so far; beside it, in the same process, `JSON.stringify(v, null, 2)` of the same data
- * as plain JSON (package references as strings) and the ratio of the two speeds (target ≤ 5);
- * the median time of each stage (lower, document with fixup, layout); then time(10×) / time(1×),
- * which should be ≤ 11 (linear).
+ * of the print's peak allocation) and the process's peak RSS; beside it, in the same process:
+ * - `JSON.stringify(v, null, 2)` of the same data as plain JSON (package references as
+ *   strings), and the ratio of the two speeds (target ≤ 5);
+ * - the same AST written by a walk that makes no layout decision (`no-layout-walk.ts`): it does
+ *   less than any printer of this AST must, so it is a floor for a printer in JavaScript;
+ * - the median time of each stage (lower, document with fixup, layout).
+ * Then time(10×) / time(1×), which should be ≤ 11 (linear).
  */
+import { spawnSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -17,6 +22,7 @@ import type { NixBinding, NixExpr, NixFile } from "../dsl/index.ts";
 import { prettyWhole } from "../dsl/format.ts";
 import { layout } from "../dsl/layout.ts";
 import { lower } from "../dsl/syntax.ts";
+import { noLayoutWalk } from "./no-layout-walk.ts";
 
 // A collector we can call between measurements, without requiring `node --expose-gc`.
 setFlagsFromString("--expose_gc");
@@ -150,6 +156,9 @@ export interface Measurement {
   /** `JSON.stringify(data, null, 2)` of the same data, same process: median ms and bytes. */
   readonly jsonMs: number;
   readonly jsonBytes: number;
+  /** The same AST written by {@link noLayoutWalk} (no layout decisions), same process: median ms. */
+  readonly floorMs: number;
+  readonly floorBytes: number;
   /** Median ms of each stage of the print, run one after the other (see {@link stages}). */
   readonly stages: Stages;
 }
@@ -168,10 +177,18 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/**
+ * V8 optimises in tiers over the first calls; the numbers are the steady state. At least five
+ * calls and a quarter of a second, so a small workload is compiled as fully as a large one.
+ */
+function warmUp(f: () => unknown): void {
+  const t0 = performance.now();
+  for (let w = 0; w < 5 || performance.now() - t0 < 250; w++) f();
+}
+
 /** Print `file` `runs` times; the median time and memory figures. */
 export function measure(name: string, file: NixFile, data: Plain, runs: number): Measurement {
-  // Warm-up: V8 optimises in tiers over the first few calls; the numbers are the steady state.
-  for (let w = 0; w < 3; w++) printFileOnce(file);
+  warmUp(() => printFileOnce(file));
   // Heap growth of one print, from a collected heap (a lower bound of its peak allocation).
   gc();
   const heap0 = process.memoryUsage().heapUsed;
@@ -189,12 +206,22 @@ export function measure(name: string, file: NixFile, data: Plain, runs: number):
   }
   const rssMB = process.resourceUsage().maxRSS / 1024;
   const json: number[] = [];
-  let jsonBytes = JSON.stringify(data, null, 2).length; // warm-up
+  warmUp(() => JSON.stringify(data, null, 2));
+  let jsonBytes = 0;
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
     const text = JSON.stringify(data, null, 2);
     json.push(performance.now() - t0);
     jsonBytes = Buffer.byteLength(text);
+  }
+  const floor: number[] = [];
+  warmUp(() => noLayoutWalk(file.body));
+  let floorBytes = 0;
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    const text = noLayoutWalk(file.body);
+    floor.push(performance.now() - t0);
+    floorBytes = Buffer.byteLength(text);
   }
   return {
     name,
@@ -204,6 +231,8 @@ export function measure(name: string, file: NixFile, data: Plain, runs: number):
     rssMB,
     jsonMs: median(json),
     jsonBytes,
+    floorMs: median(floor),
+    floorBytes,
     stages: stages(file, runs),
   };
 }
@@ -244,6 +273,12 @@ function report(m: Measurement): void {
       `${(m.jsonBytes / MB).toFixed(2).padStart(7)} MB  ${jsonMbps.toFixed(2).padStart(6)} MB/s  ` +
       `printer ${(jsonMbps / mbps).toFixed(1)}× slower (target ≤ 5)`,
   );
+  const floorMbps = m.floorBytes / MB / (m.floorMs / 1000);
+  console.log(
+    `  ${"  no-layout walk (floor)".padEnd(26)} ${m.floorMs.toFixed(1).padStart(9)} ms  ` +
+      `${(m.floorBytes / MB).toFixed(2).padStart(7)} MB  ${floorMbps.toFixed(2).padStart(6)} MB/s  ` +
+      `${(jsonMbps / floorMbps).toFixed(1)}× slower than JSON; printer ${(floorMbps / mbps).toFixed(1)}× the floor`,
+  );
   const st = m.stages;
   console.log(
     `  ${"  stages (ms)".padEnd(26)} lower ${st.lower.toFixed(1)}, document ${st.document.toFixed(1)}, ` +
@@ -257,16 +292,62 @@ function ratio(label: string, small: Measurement, big: Measurement): number {
   return r;
 }
 
+/** The workloads, by name: the AST to print and the same data as plain JSON. */
+const WORKLOADS = {
+  attrs: (size: number) => ({ file: bindingsFile(size), data: bindingsData(size) }),
+  services: (size: number) => ({ file: servicesFile(size), data: servicesData(size) }),
+} as const;
+type Workload = keyof typeof WORKLOADS;
+
+const PRINT_CHILD = "--print-child";
+
+/**
+ * {@link measure} of one workload in a child process (this module with {@link PRINT_CHILD}):
+ * each workload gets a fresh heap holding only its own AST and data, so one workload's leftovers
+ * (a 100,000-binding AST is a few hundred MB) do not slow the collections of the next, and the
+ * 10× ratio compares like with like. The printer, `JSON.stringify` and the floor still run side
+ * by side in that one process.
+ */
+function measureInChild(name: string, workload: Workload, size: number, runs: number): Measurement {
+  const r = spawnSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      import.meta.filename,
+      PRINT_CHILD,
+      name,
+      workload,
+      String(size),
+      String(runs),
+    ],
+    { encoding: "utf8", maxBuffer: 16 * MB },
+  );
+  if (r.status !== 0) throw new Error(`dsl-print benchmark failed (${r.status}):\n${r.stderr}`);
+  return JSON.parse(r.stdout) as Measurement;
+}
+
+function printChild(name: string, workload: Workload, size: number, runs: number): void {
+  const { file, data } = WORKLOADS[workload](size);
+  process.stdout.write(JSON.stringify(measure(name, file, data, runs)));
+}
+
 export async function run(): Promise<void> {
-  console.log("dsl-print: printFile (AST built beforehand), median of several runs");
-  const a1 = measure("attrs 10,000 bindings", bindingsFile(10_000), bindingsData(10_000), 11);
+  console.log(
+    "dsl-print: printFile (AST built beforehand), median of several runs, a process each",
+  );
+  const a1 = measureInChild("attrs 10,000 bindings", "attrs", 10_000, 15);
   report(a1);
-  const a10 = measure("attrs 100,000 bindings", bindingsFile(100_000), bindingsData(100_000), 5);
+  const a10 = measureInChild("attrs 100,000 bindings", "attrs", 100_000, 7);
   report(a10);
-  const s1 = measure("module 100 services", servicesFile(100), servicesData(100), 11);
+  const s1 = measureInChild("module 100 services", "services", 100, 15);
   report(s1);
-  const s10 = measure("module 1,000 services", servicesFile(1_000), servicesData(1_000), 7);
+  const s10 = measureInChild("module 1,000 services", "services", 1_000, 11);
   report(s10);
   ratio("attrs 100,000 / 10,000", a1, a10);
   ratio("services 1,000 / 100", s1, s10);
+}
+
+if (process.argv[2] === PRINT_CHILD) {
+  const [name, workload, size, runs] = process.argv.slice(3) as [string, Workload, string, string];
+  printChild(name, workload, Number(size), Number(runs));
 }
