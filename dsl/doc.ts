@@ -426,6 +426,66 @@ export function offsetOut(k: number): void {
   doff -= k;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Runs: token sequences written straight to the stream, past fixup. Only for sequences fixup
+// would leave exactly as written: they start with an open, hold no spacing at a group's edge
+// that fixup would move, no hard line break, no comment and no group it would dissolve; the
+// caller (format.ts) knows which of its rules write such sequences.
+
+/** Index of a run's first token. */
+let runFirst = 0;
+
+/**
+ * Can a run be written at the current position? Not inside a capture (it is kept raw, for
+ * compacting), nor after a hard space (fixup would move it into the run's first group).
+ */
+export function canRun(): boolean {
+  return capDepth === 0 && lvPending[depth] !== Sp.Hardspace;
+}
+
+/**
+ * Begin a run where {@link canRun}: what fixup does before a group's first element that stays
+ * inside (the parent's pending spacing written, and its open token if it has none yet).
+ */
+export function runBegin(): void {
+  const d = depth;
+  if (lvLeading[d]!) materialize(d);
+  flush(d);
+  mergeAt = -1;
+  runFirst = n;
+}
+
+/** A regular group's open token in a run; returns its index, for {@link runClose}. */
+export function runOpen(): number {
+  put(OPEN, GroupKind.Regular, 0, 0, "");
+  return n - 1;
+}
+
+/** Regular text in a run, `w` columns wide, at the current nesting and offset. */
+export function runText(t: string, w: number): void {
+  put(REGULAR, w, dn, doff, t);
+}
+
+/** A spacing in a run (not a hard line break: a run's groups carry no {@link HAS_HARD}). */
+export function runSpacing(s: Sp): void {
+  put(SPACING, s, 0, 0, "");
+}
+
+/** Close the group opened at `at` in a run; `width` is the width of its regular text. */
+export function runClose(at: number, width: number): void {
+  tb[at] = n;
+  tc[at] = width;
+  put(CLOSE, 0, 0, 0, "");
+}
+
+/** End a run: it is one element of the enclosing group, adding `width` columns of text. */
+export function runEnd(width: number): void {
+  const d = depth;
+  if (lvCount[d]++ === 0) lvFirst[d] = runFirst;
+  lvWidth[d] = lvWidth[d]! + width;
+  mergeAt = -1;
+}
+
 /** Start a document: the whole of it is a group of its own, as nixfmt lays out a file. */
 export function beginDocument(): void {
   n = 0;

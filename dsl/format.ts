@@ -15,6 +15,7 @@ import {
   TRAILING,
   type Tokens,
   beginDocument,
+  canRun,
   captureBegin,
   captureCompact,
   captureEnd,
@@ -26,11 +27,17 @@ import {
   offsetIn,
   offsetOut,
   open,
+  runBegin,
+  runClose,
+  runEnd,
+  runOpen,
+  runSpacing,
+  runText,
   sp,
   text,
   textOf,
 } from "./doc.ts";
-import type { NixBinding, NixExpr } from "./ast.ts";
+import type { NixAttrBinding, NixBinding, NixExpr } from "./ast.ts";
 import {
   type Binder,
   BindingsLowering,
@@ -40,10 +47,15 @@ import {
   type ParamAttr,
   type Sel,
   type Term,
+  NOT_LEAF,
+  STRING_LEAF,
   isSingleInherit,
+  leafKind,
+  leafText,
   lower,
   lowerTerm,
 } from "./syntax.ts";
+import { textWidth } from "./width.ts";
 
 const { Priority, Transparent, Regular } = GroupKind;
 
@@ -139,24 +151,28 @@ function renderComments(lines: readonly string[]): void {
   }
 }
 
-const asTerm = (t: Term): Term => t;
-
 /**
- * `[ … ]`, each item made a term by `toTerm` as it is reached (lowered, or lowered already); an
- * empty list stays `[ ]` (nixfmt's `renderList`).
+ * `[ … ]`, each item written by `item` as it is reached; an empty list stays `[ ]` (nixfmt's
+ * `renderList`).
  */
-function renderList<T>(itemSep: Sp, items: readonly T[], toTerm: (item: T) => Term): void {
+function renderList<T>(itemSep: Sp, items: readonly T[], item: (item: T) => void): void {
   const sep = items.length === 0 ? Sp.Hardspace : Sp.Space;
   text("[");
   sp(sep);
   nestIn();
   for (let i = 0; i < items.length; i++) {
     if (i > 0) sp(itemSep);
-    listItem(toTerm(items[i]!));
+    item(items[i]!);
   }
   nestOut();
   sp(sep);
   text("]");
+}
+
+/** An item of a list not lowered yet: a leaf as a run, anything else lowered and laid out. */
+function exprItem(e: NixExpr): void {
+  if (fastPaths.leaves && canRun() && leafKind(e) !== NOT_LEAF) leafItem(e);
+  else listItem(lowerTerm(e));
 }
 
 /** `group (pretty item)`. */
@@ -180,9 +196,69 @@ function renderBinders(bindings: readonly NixBinding[], inLet: boolean): void {
       renderComments(comments);
     }
     if (items++ > 0) sp(Sp.Hardline);
+    if (fastPaths.leaves && canRun()) {
+      const lhs = lowering.leafPath(b);
+      if (lhs !== undefined) {
+        leafBinding(lhs, (b as NixAttrBinding).value);
+        continue;
+      }
+    }
     // `group (pretty binder)`: a binder is a group of its own already.
     prettyBinder(lowering.binder(b));
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaves (`syntax.ts`): their tokens are known without a syntax tree, and fixup leaves them as
+// they are, so they are written as runs (`doc.ts`). Each writes exactly the tokens the general
+// rules write for it (a test compares the two on random expressions).
+
+/** Fast paths, on unless a test compares them with the general rules. */
+export const fastPaths = { leaves: true };
+
+/**
+ * `name = leaf;`, a binder whose path is plain names (see `prettyBinder` and `absorbRHS`):
+ * `group (name <> nest (hardspace <> "=" <> nest rhs) <> ";")`, where the right-hand side of a
+ * string is `hardspace <> group string` and of a token `group (line <> token)`.
+ */
+function leafBinding(lhs: string, value: NixExpr): void {
+  const kind = leafKind(value);
+  const t = leafText(value);
+  const wl = textWidth(lhs);
+  const wv = textWidth(t);
+  runBegin();
+  const outer = runOpen();
+  runText(lhs, wl);
+  nestIn();
+  runSpacing(Sp.Hardspace);
+  runText("=", 1);
+  nestIn();
+  let inner: number;
+  if (kind === STRING_LEAF) {
+    runSpacing(Sp.Hardspace);
+    inner = runOpen();
+  } else {
+    inner = runOpen();
+    runSpacing(Sp.Space);
+  }
+  runText(t, wv);
+  runClose(inner, wv);
+  nestOut();
+  nestOut();
+  runText(";", 1);
+  runClose(outer, wl + wv + 2);
+  runEnd(wl + wv + 2);
+}
+
+/** A leaf as a list item (see `listItem`): `group leaf`. */
+function leafItem(item: NixExpr): void {
+  const t = leafText(item);
+  const w = textWidth(t);
+  runBegin();
+  const at = runOpen();
+  runText(t, w);
+  runClose(at, w);
+  runEnd(w);
 }
 
 function prettySet(wide: boolean, t: Extract<Term, { t: "set" }>): void {
@@ -237,7 +313,7 @@ function prettyTerm(t: Term): void {
         text("[");
         sp(Sp.Hardspace);
         text("]");
-      } else renderList(Sp.Hardline, t.items, lowerTerm);
+      } else renderList(Sp.Hardline, t.items, exprItem);
       return;
     case "set":
       prettySet(false, t);
@@ -658,7 +734,7 @@ function absorbInner(e: Expr): void {
     if (items.length <= 6) {
       const terms = items.map(lowerTerm);
       if (terms.every(isSimpleTerm)) {
-        renderList(Sp.Space, terms, asTerm);
+        renderList(Sp.Space, terms, listItem);
         return;
       }
     }

@@ -371,6 +371,22 @@ export class BindingsLowering {
     return b.comment;
   }
 
+  /**
+   * The text of `b`'s path when `b` binds at most four plain names to a leaf ({@link leafKind}),
+   * claimed as {@link binder} would; else undefined, with nothing checked or claimed.
+   */
+  leafPath(b: NixBinding): string | undefined {
+    if (b.kind !== "binding" || b.path.length === 0 || b.path.length > 4) return undefined;
+    let lhs = "";
+    for (const k of b.path) {
+      if (typeof k !== "string" || !isIdentifier(k)) return undefined;
+      lhs = lhs === "" ? k : `${lhs}.${k}`;
+    }
+    if (leafKind(b.value) === NOT_LEAF) return undefined;
+    this.seen.claim(b.path);
+    return lhs;
+  }
+
   /** `b` lowered; a name bound twice in the set is an error. */
   binder(b: NixBinding): Binder {
     if (b.kind === "inherit") {
@@ -387,6 +403,72 @@ export class BindingsLowering {
     }
     this.seen.claim(b.path);
     return { t: "assign", sels: lowerSels(b.path), expr: lower(b.value) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaves: expressions that print as one text whatever the layout, which `format.ts` writes
+// without a syntax tree (most values in a generated file are leaves).
+
+/** What kind of leaf `e` is (a shape test, nothing checked): not one, a token, a string. */
+export const NOT_LEAF = 0;
+export const TOKEN_LEAF = 1;
+export const STRING_LEAF = 2;
+
+/**
+ * `null`, a boolean, a non-negative integer, a variable or a variable's path of names
+ * (`pkgs.hello`) is a token leaf; a one-line string without interpolation a string leaf.
+ */
+export function leafKind(e: NixExpr): number {
+  switch (e.kind) {
+    case "null":
+    case "bool":
+    case "var":
+      return TOKEN_LEAF;
+    case "int":
+      return e.value >= 0n ? TOKEN_LEAF : NOT_LEAF;
+    case "select": {
+      if (e.or !== undefined || e.base.kind !== "var" || e.path.length === 0) return NOT_LEAF;
+      if (!isIdentifier(e.base.name)) return NOT_LEAF;
+      for (const k of e.path) if (typeof k !== "string" || !isIdentifier(k)) return NOT_LEAF;
+      return TOKEN_LEAF;
+    }
+    case "string": {
+      const only = e.parts[0];
+      const one = e.parts.length === 1 && typeof only === "string" && !only.includes("\n");
+      return one ? STRING_LEAF : NOT_LEAF;
+    }
+    default:
+      return NOT_LEAF;
+  }
+}
+
+/**
+ * The text of a leaf (`leafKind(e)` is not {@link NOT_LEAF}), checked and escaped as
+ * {@link lower} does, in its order, so a bad leaf fails with the same error.
+ */
+export function leafText(e: NixExpr): string {
+  switch (e.kind) {
+    case "null":
+      return "null";
+    case "bool":
+      return e.value ? "true" : "false";
+    case "int":
+      return checkInt(e.value).toString();
+    case "var":
+      return checkIdentifier(e.name, "variable");
+    case "select": {
+      let t = e.base.kind === "var" ? e.base.name : "";
+      for (const k of e.path) t = `${t}.${k as string}`;
+      return t;
+    }
+    case "string": {
+      const only = e.parts[0] as string;
+      checkText(only);
+      return only === "" ? '""' : `"${escapeDoubleQuoted(only, false)}"`;
+    }
+    default:
+      throw new Error(`not a leaf: ${e.kind}`);
   }
 }
 
