@@ -817,7 +817,9 @@ describeWith(
             reset();
             const before = bystanderSum();
             // What an orphaned installer VM of a killed install does: hold the guest directory's lock.
-            const holder = start(["flock", "-n", p.state, "sleep", "3600"]);
+            // The holder waits for the lock (no -n): the check below takes it for a moment, and a
+            // holder that gave up then would leave nobody holding it.
+            const holder = start(["flock", p.state, "sleep", "3600"]);
             await waitUntil(
               "the lock to be held",
               () => spawnSync("flock", ["-n", p.state, "true"]).status !== 0,
