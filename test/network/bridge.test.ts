@@ -17,11 +17,12 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import type { ResolvedGuest } from "../../lib/index.ts";
 import { waitForSocket, waitUntil, type QemuRun } from "../support/qemu-kit/qemu-process.ts";
+import { tapsHeldBy } from "../support/taps-held.ts";
 import { removeScratchDir, scratchDir } from "../support/temp.ts";
 import { hmp, qmp } from "../support/qmp.ts";
 import { describeWith } from "../support/tools.ts";
@@ -81,13 +82,6 @@ const BRIDGE_DEVICE = `sys-subsystem-net-devices-${BRIDGE}.device`;
 /** The value of `flag` in `argv` whose option list starts with `first` (exactly one). */
 function flagValues(argv: readonly string[], flag: string, first = ""): string[] {
   return argv.filter((a, i) => argv[i - 1] === flag && a.startsWith(first));
-}
-
-/** The kernel's record of which tap each of a process's tun file descriptors is bound to. */
-function tapsHeldBy(pid: number): string[] {
-  return readdirSync(`/proc/${pid}/fdinfo`)
-    .map((fd) => /^iff:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8")))
-    .flatMap((m) => (m ? [m[1]!] : []));
 }
 
 describeWith(

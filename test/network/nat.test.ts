@@ -26,11 +26,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import type { ResolvedGuest } from "../../lib/index.ts";
 import { cleanupSteps } from "../support/cleanup.ts";
+import { tapsHeldBy } from "../support/taps-held.ts";
 import { evalJson, flakeOutputs, nixPath, STAND_IN_NIXPKGS } from "../support/nix.ts";
 import { netGuestBootArgs, netReport } from "../support/qemu-kit/net-guest.ts";
 import { waitForSocket, waitUntil, type QemuRun } from "../support/qemu-kit/qemu-process.ts";
@@ -79,13 +80,6 @@ interface Extra {
   nat: { enable: boolean; internalInterfaces: string[]; externalInterface: string };
   extraCommands: string;
   defaultGateway: { address: string; interface: string };
-}
-
-/** The kernel's record of which tap each of a process's tun file descriptors is bound to. */
-function tapsHeldBy(pid: number): string[] {
-  return readdirSync(`/proc/${pid}/fdinfo`)
-    .map((fd) => /^iff:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8")))
-    .flatMap((m) => (m ? [m[1]!] : []));
 }
 
 /** dnsmasq.conf as nixpkgs' dnsmasq module writes its settings (keyValue, lists as repeats). */

@@ -19,7 +19,6 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
-  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -29,6 +28,7 @@ import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import { build, REPO_ROOT } from "../support/build-cli.ts";
 import { parseExecLine } from "../support/exec-line.ts";
+import { tapsHeldBy } from "../support/taps-held.ts";
 import {
   build as nixBuild,
   evalJson,
@@ -404,12 +404,7 @@ export default defineHosts({ hosts: { testhost: {
           expect(readFileSync(`/proc/${qemu.pid}/comm`, "utf8")).toMatch(/qemu/);
           expect(statSync(g.qmpSocket).uid).toBe(uid);
           // It holds the tap the tap unit made (the kernel's record of its tun descriptors).
-          const tapsHeld = readdirSync(`/proc/${qemu.pid}/fdinfo`)
-            .map((fd) =>
-              /^iff:\s*(\S+)$/m.exec(readFileSync(`/proc/${qemu.pid}/fdinfo/${fd}`, "utf8")),
-            )
-            .flatMap((m) => (m ? [m[1]] : []));
-          expect(tapsHeld).toEqual([g.tap]);
+          expect(tapsHeldBy(qemu.pid!)).toEqual([g.tap]);
 
           // ExecStop, as the unit's user, with MAINPID as systemd sets it.
           const t0 = Date.now();
