@@ -180,6 +180,34 @@ interface Block {
   readonly range: readonly [number, number];
 }
 
+/** `value` as a string in CIDR notation (/8 to /30) with its block; undefined, reported, if not. */
+function cidrField(
+  p: Problems,
+  value: unknown,
+  at: string,
+): { text: string; block: Block } | undefined {
+  const text = string(p, value, at);
+  if (text === undefined) return undefined;
+  const c = cidr(text, 8, 30);
+  if (typeof c === "string") {
+    p.add(at, c);
+    return undefined;
+  }
+  return { text, block: { cidr: c, range: block(c.address, c.prefixLength) } };
+}
+
+/** `given` when its block is private, else undefined with the reason reported. */
+function privateBlock(
+  p: Problems,
+  at: string,
+  given: { text: string; block: Block },
+  ok: boolean,
+): Block | undefined {
+  const why = privateProblem(given.text, given.block.range);
+  if (why) p.add(at, why);
+  return ok && !why ? given.block : undefined;
+}
+
 /**
  * A NAT network's `subnet`: a private block given by its network address. Host bits and a
  * public block are independent mistakes, so both are reported.
@@ -189,46 +217,33 @@ function subnetField(p: Problems, value: unknown, at: string): Block | undefined
     p.add(at, 'is missing; give a private IPv4 subnet such as "10.77.0.0/24"');
     return undefined;
   }
-  const s = string(p, value, at);
-  if (s === undefined) return undefined;
-  const c = cidr(s, 8, 30);
-  if (typeof c === "string") {
-    p.add(at, c);
-    return undefined;
+  const given = cidrField(p, value, at);
+  if (given === undefined) return undefined;
+  const { cidr: c, range } = given.block;
+  const hostBits = ip(c.address) !== range[0];
+  if (hostBits) {
+    p.add(
+      at,
+      `${show(given.text)} has host bits set; the subnet is ${quad(range[0])}/${c.prefixLength}`,
+    );
   }
-  const range = block(c.address, c.prefixLength);
-  let ok = true;
-  if (ip(c.address) !== range[0]) {
-    p.add(at, `${show(s)} has host bits set; the subnet is ${quad(range[0])}/${c.prefixLength}`);
-    ok = false;
-  }
-  const why = privateProblem(s, range);
-  if (why) p.add(at, why);
-  return ok && !why ? { cidr: c, range } : undefined;
+  return privateBlock(p, at, given, !hostBits);
 }
 
 /** A host-only network's `address`: the host's, inside a private block, neither of its ends. */
 function addressField(p: Problems, value: unknown, at: string): Block | undefined {
-  const s = string(p, value, at);
-  if (s === undefined) return undefined;
-  const c = cidr(s, 8, 30);
-  if (typeof c === "string") {
-    p.add(at, c);
-    return undefined;
-  }
-  const range = block(c.address, c.prefixLength);
+  const given = cidrField(p, value, at);
+  if (given === undefined) return undefined;
+  const { cidr: c, range } = given.block;
   const n = ip(c.address);
-  let ok = true;
-  if (n === range[0] || n === range[1]) {
+  const end = n === range[0] || n === range[1];
+  if (end) {
     p.add(
       at,
-      `${show(s)} is the ${n === range[0] ? "network" : "broadcast"} address of its subnet; give the host an address inside it such as ${quad(range[0] + 1)}/${c.prefixLength}`,
+      `${show(given.text)} is the ${n === range[0] ? "network" : "broadcast"} address of its subnet; give the host an address inside it such as ${quad(range[0] + 1)}/${c.prefixLength}`,
     );
-    ok = false;
   }
-  const why = privateProblem(s, range);
-  if (why) p.add(at, why);
-  return ok && !why ? { cidr: c, range } : undefined;
+  return privateBlock(p, at, given, !end);
 }
 
 /** One network with what is known of it; `network` is set when it has no problem. */
